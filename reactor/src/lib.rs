@@ -1,1 +1,39 @@
-//! placeholder
+//! `reactor`: the slice of Twisted's `twisted.internet` that treq stands on, in Rust.
+//!
+//! * [`Reactor`]: a single-threaded event loop over `mio` — timers, sockets, calls from other
+//!   threads.
+//! * [`defer`]: [`Deferred<T>`](defer::Deferred) callback chains, [`Failure`](defer::Failure),
+//!   and `async`/`await` on the reactor with [`ensure_deferred`](defer::ensure_deferred).
+//! * [`task`]: [`Clock`](task::Clock) for deterministic tests, `defer_later`, `LoopingCall`.
+//!
+//! ```
+//! use reactor::{defer::Deferred, Reactor};
+//!
+//! let reactor = Reactor::new();
+//! let d = Deferred::<u32>::new();
+//! let fire = d.clone();
+//! reactor.call_later(0.01, move || fire.callback(20).unwrap());
+//! let r = reactor.clone();
+//! d.add_callback(|x| x + 1)
+//!     .add_callback(|x| x * 2)
+//!     .add_callback(move |x| {
+//!         assert_eq!(x, 42);
+//!         r.stop().unwrap();
+//!     });
+//! reactor.run().unwrap();
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod defer;
+pub mod error;
+pub mod interfaces;
+mod reactor;
+pub mod task;
+mod threadpool;
+mod timer;
+
+pub use crate::reactor::{
+    Phase, Reactor, ReactorHandle, SystemEvent, ThreadPanicked, TriggerId, TriggerResult,
+};
+pub use timer::{DelayedCall, DelayedCallError};
