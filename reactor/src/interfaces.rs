@@ -100,4 +100,42 @@ pub trait ITransport: IConsumer + IPushProducer {
     fn get_peer(&self) -> Option<SocketAddr>;
     /// The local address, when there is one.
     fn get_host(&self) -> Option<SocketAddr>;
+    /// Bytes written but not yet handed to the network (not in Twisted: for flow-control tests
+    /// and memory accounting).
+    fn write_buffer_len(&self) -> usize {
+        0
+    }
+}
+
+/// A connection that is up but has no protocol yet: what a connect attempt yields, so that
+/// happy-eyeballs can pick one winner before any protocol sees a byte.
+pub trait IConnection: ITransport {
+    /// Give the connection to `protocol` (`make_connection`, then any bytes already waiting).
+    fn attach_protocol(self: Rc<Self>, protocol: Rc<dyn IProtocol>);
+}
+
+/// Making TCP connections (the part of Twisted's `IReactorTCP` that endpoints use). The
+/// [`Reactor`](crate::Reactor) implements it with real sockets; tests may substitute a fake.
+pub trait IReactorTCP {
+    /// Connect to one address. Fails with a [`ConnectError`](crate::error::ConnectError).
+    fn connect_tcp_address(
+        &self,
+        address: SocketAddr,
+        timeout: f64,
+        bind_address: Option<SocketAddr>,
+    ) -> crate::defer::Deferred<Rc<dyn IConnection>>;
+}
+
+/// Name resolution (Twisted's `IHostnameResolver`, simplified): the addresses for a host and
+/// port, in the resolver's order. Fails with a [`DNSLookupError`](crate::error::DNSLookupError).
+pub trait IResolver {
+    /// Resolve `host` for `port`.
+    fn resolve_host_name(&self, host: &str, port: u16) -> crate::defer::Deferred<Vec<SocketAddr>>;
+}
+
+/// Something that connects a protocol to a peer (Twisted's `IStreamClientEndpoint`).
+pub trait IStreamClientEndpoint {
+    /// Connect, then hand the connection to `protocol`. Cancelling the Deferred stops
+    /// connecting.
+    fn connect(&self, protocol: Rc<dyn IProtocol>) -> crate::defer::Deferred<()>;
 }

@@ -26,10 +26,14 @@
 #![warn(missing_docs)]
 
 pub mod defer;
+pub mod endpoints;
 pub mod error;
 pub mod interfaces;
+pub mod protocol;
 mod reactor;
+pub mod resolve;
 pub mod task;
+pub mod tcp;
 mod threadpool;
 mod timer;
 

@@ -86,8 +86,7 @@ struct CallInner {
 impl Entry {
     /// Whether the entry still stands for its call at this time.
     fn is_live(&self) -> bool {
-        self.call.state.get() == CallState::Pending
-            && self.call.generation.get() == self.generation
+        self.call.state.get() == CallState::Pending && self.call.generation.get() == self.generation
     }
 }
 
@@ -114,7 +113,11 @@ impl Timers {
     }
 
     pub(crate) fn call_later(self: &Rc<Self>, delay: f64, func: Box<dyn FnOnce()>) -> DelayedCall {
-        let delay = if delay.is_finite() { delay.max(0.0) } else { f64::MAX };
+        let delay = if delay.is_finite() {
+            delay.max(0.0)
+        } else {
+            f64::MAX
+        };
         let call = Rc::new(CallInner {
             time: Cell::new(self.now() + delay),
             state: Cell::new(CallState::Pending),

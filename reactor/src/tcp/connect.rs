@@ -1,0 +1,154 @@
+//! Outgoing TCP connections: a non-blocking connect with a timeout, cancellable.
+
+use super::TcpTransport;
+use crate::defer::{Deferred, Failure};
+use crate::error::ConnectError;
+use crate::reactor::{Reactor, Readiness};
+use crate::timer::DelayedCall;
+use mio::event::Event;
+use mio::net::TcpStream;
+use mio::{Interest, Token};
+use socket2::{Domain, Protocol, Socket, Type};
+use std::cell::{Cell, RefCell};
+use std::io;
+use std::net::SocketAddr;
+use std::rc::{Rc, Weak};
+
+/// One connection attempt in progress.
+struct Connecting {
+    reactor: Reactor,
+    address: SocketAddr,
+    stream: RefCell<Option<TcpStream>>,
+    token: Cell<Option<Token>>,
+    timer: RefCell<Option<DelayedCall>>,
+    result: Deferred<Rc<TcpTransport>>,
+}
+
+/// Connect to `address`, binding the local side to `bind_address` first when given. The
+/// Deferred fires with the connected transport (no protocol attached yet) or fails with a
+/// [`ConnectError`]: refused, timed out after `timeout` seconds, cancelled, or another I/O error.
+pub(crate) fn connect(
+    reactor: &Reactor,
+    address: SocketAddr,
+    timeout: f64,
+    bind_address: Option<SocketAddr>,
+) -> Deferred<Rc<TcpTransport>> {
+    let stream = match start_connect(address, bind_address) {
+        Ok(stream) => stream,
+        Err(error) => return Deferred::fail(ConnectError::from_io(address, error)),
+    };
+    let slot: Rc<RefCell<Weak<Connecting>>> = Rc::new(RefCell::new(Weak::new()));
+    let canceller_slot = slot.clone();
+    let result = Deferred::with_canceller(move |_| {
+        if let Some(attempt) = canceller_slot.borrow().upgrade() {
+            attempt.finish(Err(Failure::new(ConnectError::Cancelled)));
+        }
+    });
+    let attempt = Rc::new(Connecting {
+        reactor: reactor.clone(),
+        address,
+        stream: RefCell::new(None),
+        token: Cell::new(None),
+        timer: RefCell::new(None),
+        result: result.clone(),
+    });
+    *slot.borrow_mut() = Rc::downgrade(&attempt);
+    let mut stream = stream;
+    let handler: Rc<dyn Readiness> = attempt.clone();
+    match reactor.register(
+        &mut stream,
+        Interest::READABLE | Interest::WRITABLE,
+        handler,
+    ) {
+        Ok(token) => attempt.token.set(Some(token)),
+        Err(error) => return Deferred::fail(ConnectError::from_io(address, error)),
+    }
+    *attempt.stream.borrow_mut() = Some(stream);
+    let weak = Rc::downgrade(&attempt);
+    let timer = reactor.call_later(timeout, move || {
+        if let Some(attempt) = weak.upgrade() {
+            attempt.finish(Err(Failure::new(ConnectError::Timeout {
+                address: Some(address),
+                seconds: timeout,
+            })));
+        }
+    });
+    *attempt.timer.borrow_mut() = Some(timer);
+    result
+}
+
+fn start_connect(address: SocketAddr, bind_address: Option<SocketAddr>) -> io::Result<TcpStream> {
+    let socket = Socket::new(
+        Domain::for_address(address),
+        Type::STREAM,
+        Some(Protocol::TCP),
+    )?;
+    socket.set_nonblocking(true)?;
+    if let Some(bind) = bind_address {
+        socket.bind(&bind.into())?;
+    }
+    match socket.connect(&address.into()) {
+        Ok(()) => {}
+        Err(e) if in_progress(&e) => {}
+        Err(e) => return Err(e),
+    }
+    Ok(TcpStream::from_std(socket.into()))
+}
+
+#[cfg(unix)]
+fn in_progress(error: &io::Error) -> bool {
+    error.raw_os_error() == Some(libc::EINPROGRESS)
+}
+
+#[cfg(not(unix))]
+fn in_progress(error: &io::Error) -> bool {
+    error.kind() == io::ErrorKind::WouldBlock
+}
+
+impl Connecting {
+    /// Done, one way or the other: stop the timer, hand over or close the socket, fire.
+    fn finish(&self, outcome: Result<(), Failure>) {
+        if let Some(timer) = self.timer.borrow_mut().take() {
+            let _ = timer.cancel();
+        }
+        let stream = self.stream.borrow_mut().take();
+        let token = self.token.take();
+        let (Some(mut stream), Some(token)) = (stream, token) else {
+            return;
+        };
+        self.reactor.deregister(&mut stream, token);
+        let result = outcome.and_then(|()| {
+            TcpTransport::new(&self.reactor, stream)
+                .map_err(|error| Failure::new(ConnectError::from_io(self.address, error)))
+        });
+        let _ = self.result.fire(result);
+    }
+
+    fn check(&self) {
+        let status = match self.stream.borrow().as_ref() {
+            Some(stream) => match stream.take_error() {
+                Ok(Some(error)) | Err(error) => Err(error),
+                Ok(None) => match stream.peer_addr() {
+                    Ok(_) => Ok(true),
+                    Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(false),
+                    Err(e) => Err(e),
+                },
+            },
+            None => return,
+        };
+        match status {
+            Ok(true) => self.finish(Ok(())),
+            Ok(false) => {}
+            Err(error) => self.finish(Err(Failure::new(ConnectError::from_io(
+                self.address,
+                error,
+            )))),
+        }
+    }
+}
+
+impl Readiness for Connecting {
+    fn ready(self: Rc<Self>, _event: &Event) {
+        self.check();
+    }
+}

@@ -1,0 +1,435 @@
+//! The TCP transport: one connected socket, its buffers, and producer/consumer flow control.
+
+use crate::defer::Failure;
+use crate::error::{ConnectionAborted, ConnectionDone, ConnectionLost};
+use crate::interfaces::{
+    IConnection, IConsumer, IProducer, IProtocol, IPushProducer, ITransport, Producer,
+};
+use crate::reactor::{Reactor, Readiness};
+use bytes::{Buf, BytesMut};
+use mio::event::Event;
+use mio::net::TcpStream;
+use mio::{Interest, Token};
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::io::{self, IoSlice, Read, Write};
+use std::net::SocketAddr;
+use std::rc::{Rc, Weak};
+
+/// Bytes read per `read` call (and the size of the reused read buffer).
+const READ_SIZE: usize = 64 * 1024;
+/// Reads per readiness event before yielding to the rest of the loop.
+const MAX_READS_PER_TURN: usize = 32;
+/// A streaming producer is paused when this much is waiting to be sent...
+pub const HIGH_WATER: usize = 64 * 1024;
+/// ...and resumed when the backlog drains below this.
+pub const LOW_WATER: usize = 16 * 1024;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum State {
+    /// Connected; no protocol attached yet (reads wait).
+    Unattached,
+    Open,
+    /// `lose_connection` was called: close once the write buffer is empty.
+    Disconnecting,
+    Closed,
+}
+
+/// A connected TCP socket (Twisted's `tcp.Connection`/`Client`/`Server`).
+pub struct TcpTransport {
+    reactor: Reactor,
+    me: Weak<TcpTransport>,
+    stream: RefCell<Option<TcpStream>>,
+    token: Cell<Option<Token>>,
+    protocol: RefCell<Option<Rc<dyn IProtocol>>>,
+    state: Cell<State>,
+    read_buf: RefCell<BytesMut>,
+    write_buf: RefCell<BytesMut>,
+    reading_paused: Cell<bool>,
+    /// Readiness arrived (or may have) while reads were paused or not yet attached.
+    read_pending: Cell<bool>,
+    read_scheduled: Cell<bool>,
+    producer: RefCell<Option<Producer>>,
+    producer_paused: Cell<bool>,
+    peer: Option<SocketAddr>,
+    host: Option<SocketAddr>,
+}
+
+impl TcpTransport {
+    /// Wrap a connected socket and register it with the reactor. No protocol yet: see
+    /// [`attach_protocol`](Self::attach_protocol).
+    pub(crate) fn new(reactor: &Reactor, mut stream: TcpStream) -> io::Result<Rc<TcpTransport>> {
+        let _ = stream.set_nodelay(true);
+        let peer = stream.peer_addr().ok();
+        let host = stream.local_addr().ok();
+        let transport = Rc::new_cyclic(|me| TcpTransport {
+            reactor: reactor.clone(),
+            me: me.clone(),
+            stream: RefCell::new(None),
+            token: Cell::new(None),
+            protocol: RefCell::new(None),
+            state: Cell::new(State::Unattached),
+            read_buf: RefCell::new(BytesMut::new()),
+            write_buf: RefCell::new(BytesMut::new()),
+            reading_paused: Cell::new(false),
+            read_pending: Cell::new(true),
+            read_scheduled: Cell::new(false),
+            producer: RefCell::new(None),
+            producer_paused: Cell::new(false),
+            peer,
+            host,
+        });
+        let handler: Rc<dyn Readiness> = transport.clone();
+        let token = reactor.register(
+            &mut stream,
+            Interest::READABLE | Interest::WRITABLE,
+            handler,
+        )?;
+        transport.token.set(Some(token));
+        *transport.stream.borrow_mut() = Some(stream);
+        Ok(transport)
+    }
+
+    fn attach(self: Rc<Self>, protocol: Rc<dyn IProtocol>) {
+        if self.state.get() != State::Unattached {
+            log::error!("attach_protocol on a transport that already has a protocol");
+            return;
+        }
+        *self.protocol.borrow_mut() = Some(protocol.clone());
+        self.state.set(State::Open);
+        protocol.make_connection(self.clone());
+        self.schedule_read();
+    }
+
+    fn is_closed(&self) -> bool {
+        self.state.get() == State::Closed
+    }
+
+    /// Read on a later turn of the loop (after a resume, or to yield after many reads): readiness
+    /// is edge-triggered, so no new event may come for bytes already waiting.
+    fn schedule_read(&self) {
+        if self.read_scheduled.replace(true) {
+            return;
+        }
+        let me = self.me.clone();
+        self.reactor.call_soon(move || {
+            if let Some(me) = me.upgrade() {
+                me.read_scheduled.set(false);
+                me.do_read();
+            }
+        });
+    }
+
+    fn do_read(&self) {
+        if self.reading_paused.get() || self.state.get() == State::Unattached {
+            self.read_pending.set(true);
+            return;
+        }
+        self.read_pending.set(false);
+        for _ in 0..MAX_READS_PER_TURN {
+            if self.is_closed() {
+                return;
+            }
+            if self.reading_paused.get() {
+                // Paused from inside data_received: more may be waiting.
+                self.read_pending.set(true);
+                return;
+            }
+            let data = {
+                let mut buf = self.read_buf.borrow_mut();
+                if buf.len() < READ_SIZE {
+                    buf.resize(READ_SIZE, 0);
+                }
+                let result = match self.stream.borrow_mut().as_mut() {
+                    Some(stream) => stream.read(&mut buf[..]),
+                    None => return,
+                };
+                match result {
+                    Ok(0) => {
+                        drop(buf);
+                        self.connection_closed(Failure::new(ConnectionDone));
+                        return;
+                    }
+                    Ok(n) => buf.split_to(n).freeze(),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(error) => {
+                        drop(buf);
+                        self.connection_closed(Failure::new(ConnectionLost { error }));
+                        return;
+                    }
+                }
+            };
+            let protocol = self.protocol.borrow().clone();
+            if let Some(protocol) = protocol {
+                protocol.data_received(data);
+            }
+        }
+        // Still readable after a full turn's worth: let others run, then go on.
+        self.schedule_read();
+    }
+
+    /// Send what the buffer holds; returns an error if the socket failed.
+    fn flush(&self) -> io::Result<()> {
+        let mut buf = self.write_buf.borrow_mut();
+        let mut stream = self.stream.borrow_mut();
+        let Some(stream) = stream.as_mut() else {
+            return Ok(());
+        };
+        while !buf.is_empty() {
+            match stream.write(&buf[..]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => buf.advance(n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    fn do_write(&self) {
+        if self.is_closed() {
+            return;
+        }
+        if let Err(error) = self.flush() {
+            self.connection_closed(Failure::new(ConnectionLost { error }));
+            return;
+        }
+        self.after_write();
+    }
+
+    /// Flow control and deferred closing once bytes have left the buffer.
+    fn after_write(&self) {
+        let backlog = self.write_buf.borrow().len();
+        if backlog == 0
+            && self.state.get() == State::Disconnecting
+            && self.producer.borrow().is_none()
+        {
+            self.connection_closed(Failure::new(ConnectionDone));
+            return;
+        }
+        let producer = self.producer.borrow().clone();
+        match producer {
+            Some(Producer::Push(p)) if self.producer_paused.get() && backlog < LOW_WATER => {
+                self.producer_paused.set(false);
+                p.resume_producing();
+            }
+            Some(Producer::Pull(p)) if backlog == 0 => p.resume_producing(),
+            _ => {}
+        }
+    }
+
+    /// Write now if nothing is queued; queue the rest.
+    fn write_slices(&self, slices: &[&[u8]]) {
+        let state = self.state.get();
+        if state == State::Closed || state == State::Disconnecting {
+            return;
+        }
+        let queued = !self.write_buf.borrow().is_empty();
+        let mut skip = 0usize;
+        if !queued {
+            let io: Vec<IoSlice<'_>> = slices.iter().map(|s| IoSlice::new(s)).collect();
+            let result = match self.stream.borrow_mut().as_mut() {
+                Some(stream) => stream.write_vectored(&io),
+                None => return,
+            };
+            match result {
+                Ok(n) => skip = n,
+                Err(e)
+                    if e.kind() == io::ErrorKind::WouldBlock
+                        || e.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) => {
+                    // Reported on a later turn: the caller is in the middle of its own code.
+                    let me = self.me.clone();
+                    self.reactor.call_soon(move || {
+                        if let Some(me) = me.upgrade() {
+                            me.connection_closed(Failure::new(ConnectionLost { error }));
+                        }
+                    });
+                    self.state.set(State::Disconnecting);
+                    return;
+                }
+            }
+        }
+        {
+            let mut buf = self.write_buf.borrow_mut();
+            for s in slices {
+                if skip >= s.len() {
+                    skip -= s.len();
+                    continue;
+                }
+                buf.extend_from_slice(&s[skip..]);
+                skip = 0;
+            }
+        }
+        let backlog = self.write_buf.borrow().len();
+        if backlog > HIGH_WATER && !self.producer_paused.get() {
+            let producer = self.producer.borrow().clone();
+            if let Some(Producer::Push(p)) = producer {
+                self.producer_paused.set(true);
+                p.pause_producing();
+            }
+        }
+    }
+
+    /// Tear down at once and tell the protocol (Twisted's `connectionLost`).
+    fn connection_closed(&self, reason: Failure) {
+        if self.is_closed() {
+            return;
+        }
+        self.state.set(State::Closed);
+        if let (Some(mut stream), Some(token)) =
+            (self.stream.borrow_mut().take(), self.token.take())
+        {
+            self.reactor.deregister(&mut stream, token);
+        }
+        self.write_buf.borrow_mut().clear();
+        *self.read_buf.borrow_mut() = BytesMut::new();
+        let producer = self.producer.borrow_mut().take();
+        if let Some(producer) = producer {
+            producer.stop_producing();
+        }
+        let protocol = self.protocol.borrow_mut().take();
+        if let Some(protocol) = protocol {
+            protocol.connection_lost(reason);
+        }
+    }
+
+    /// Close on a later turn with `reason` (for calls made from inside protocol code).
+    fn close_later(&self, reason: Failure) {
+        let me = self.me.clone();
+        self.reactor.call_soon(move || {
+            if let Some(me) = me.upgrade() {
+                me.connection_closed(reason);
+            }
+        });
+    }
+}
+
+impl Readiness for TcpTransport {
+    fn ready(self: Rc<Self>, event: &Event) {
+        if event.is_writable() && !self.write_buf.borrow().is_empty() {
+            self.do_write();
+        }
+        if event.is_readable() || event.is_read_closed() || event.is_error() {
+            self.do_read();
+        }
+    }
+}
+
+impl IConsumer for TcpTransport {
+    fn register_producer(&self, producer: Producer) {
+        if self.producer.borrow().is_some() {
+            log::error!("register_producer: a producer is already registered");
+            return;
+        }
+        if self.is_closed() {
+            producer.stop_producing();
+            return;
+        }
+        let pull = matches!(producer, Producer::Pull(_));
+        *self.producer.borrow_mut() = Some(producer.clone());
+        self.producer_paused.set(false);
+        if pull {
+            if let Producer::Pull(p) = producer {
+                p.resume_producing();
+            }
+        }
+    }
+
+    fn unregister_producer(&self) {
+        self.producer.borrow_mut().take();
+        self.producer_paused.set(false);
+        if self.state.get() == State::Disconnecting && self.write_buf.borrow().is_empty() {
+            self.close_later(Failure::new(ConnectionDone));
+        }
+    }
+
+    fn write(&self, data: &[u8]) {
+        if !data.is_empty() {
+            self.write_slices(&[data]);
+        }
+    }
+}
+
+impl IProducer for TcpTransport {
+    fn stop_producing(&self) {
+        self.lose_connection();
+    }
+}
+
+impl IPushProducer for TcpTransport {
+    fn pause_producing(&self) {
+        self.reading_paused.set(true);
+    }
+
+    fn resume_producing(&self) {
+        if self.reading_paused.replace(false) && self.read_pending.get() {
+            self.schedule_read();
+        }
+    }
+}
+
+impl ITransport for TcpTransport {
+    fn write_sequence(&self, data: &[&[u8]]) {
+        self.write_slices(data);
+    }
+
+    fn lose_connection(&self) {
+        match self.state.get() {
+            State::Open | State::Unattached => {
+                self.state.set(State::Disconnecting);
+                if self.write_buf.borrow().is_empty() && self.producer.borrow().is_none() {
+                    self.close_later(Failure::new(ConnectionDone));
+                }
+            }
+            State::Disconnecting | State::Closed => {}
+        }
+    }
+
+    fn abort_connection(&self) {
+        if self.is_closed() {
+            return;
+        }
+        if let Some(stream) = self.stream.borrow().as_ref() {
+            // RST instead of FIN, as Twisted's abortConnection.
+            let _ = socket2::SockRef::from(stream).set_linger(Some(std::time::Duration::ZERO));
+        }
+        self.write_buf.borrow_mut().clear();
+        // No more reads are delivered from here on.
+        self.reading_paused.set(true);
+        self.state.set(State::Disconnecting);
+        self.close_later(Failure::new(ConnectionAborted));
+    }
+
+    fn get_peer(&self) -> Option<SocketAddr> {
+        self.peer
+    }
+
+    fn get_host(&self) -> Option<SocketAddr> {
+        self.host
+    }
+
+    fn write_buffer_len(&self) -> usize {
+        self.write_buf.borrow().len()
+    }
+}
+
+impl IConnection for TcpTransport {
+    fn attach_protocol(self: Rc<Self>, protocol: Rc<dyn IProtocol>) {
+        self.attach(protocol);
+    }
+}
+
+impl fmt::Debug for TcpTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "<TcpTransport {:?} -> {:?} {:?}>",
+            self.host,
+            self.peer,
+            self.state.get()
+        )
+    }
+}
