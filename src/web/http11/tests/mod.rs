@@ -7,6 +7,7 @@ use bytes::BytesMut;
 mod chunked;
 mod framing;
 mod head;
+mod mutations;
 
 /// Everything a parser produced for one input.
 #[derive(Debug, PartialEq, Eq)]
