@@ -158,14 +158,15 @@ impl ChunkedDecoder {
                     lines,
                     scanned,
                 } => {
-                    let Some(lf) = buf[*scanned..].iter().position(|&b| b == b'\n') else {
+                    let from = (*scanned).min(buf.len());
+                    let Some(lf) = buf[from..].iter().position(|&b| b == b'\n') else {
                         if *size + buf.len() > MAX_TRAILERS_SIZE {
                             return Err(ProtocolError::TrailersTooLarge);
                         }
                         *scanned = buf.len();
                         return Ok(BodyProgress::NeedMore);
                     };
-                    let line_len = *scanned + lf + 1;
+                    let line_len = from + lf + 1;
                     let is_end = matches!(&buf[..line_len], b"\n" | b"\r\n");
                     if !is_end {
                         *size += line_len;
@@ -207,7 +208,7 @@ fn parse_size_line(buf: &[u8], scanned: &mut usize) -> Result<Option<(u64, usize
     if digits == 0 || !matches!(buf[digits], b';' | b' ' | b'\t' | b'\r') {
         return Err(ProtocolError::ChunkSizeInvalid);
     }
-    let from = (*scanned).max(digits);
+    let from = (*scanned).clamp(digits, buf.len());
     let Some(lf) = buf[from..].iter().position(|&b| b == b'\n') else {
         // Extensions, plus the CR that may end them.
         if buf.len() - digits > MAX_CHUNK_EXTENSIONS_SIZE + 1 {

@@ -96,6 +96,10 @@ impl ResponseParser {
 
     /// Consumes what it can from the front of `buf` and returns the next
     /// event. Bytes after the end of the response are left in `buf`.
+    ///
+    /// Between calls the caller should only append to `buf`: the parser
+    /// remembers how far it already scanned so that a head or chunk-size
+    /// line arriving in small pieces is scanned once.
     pub fn parse(&mut self, buf: &mut BytesMut) -> Result<ResponseEvent, ProtocolError> {
         let result = self.step(buf);
         if let Err(e) = &result {
@@ -225,7 +229,7 @@ impl ResponseParser {
 /// for an LF followed by LF or CRLF. `scanned` carries where to resume, so
 /// a head arriving in pieces is scanned once.
 fn find_head_end(buf: &[u8], scanned: &mut usize) -> Option<usize> {
-    let mut from = *scanned;
+    let mut from = (*scanned).min(buf.len());
     while let Some(p) = buf[from..].iter().position(|&b| b == b'\n') {
         let lf = from + p;
         match (buf.get(lf + 1), buf.get(lf + 2)) {

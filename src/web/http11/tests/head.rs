@@ -272,3 +272,23 @@ fn repeated_headers_are_grouped() {
     assert_eq!(cookies, [&b"a=1"[..], b"b=2"]);
     assert_eq!(h.iter().nth(2).map(|(n, _)| &n[..]), Some(&b"X"[..]));
 }
+
+/// Replacing the buffer breaks the append-only contract: the results are
+/// unspecified, but the parser must not panic.
+#[test]
+fn a_replaced_buffer_does_not_panic() {
+    let mut parser = ResponseParser::new(false);
+    let mut long = BytesMut::from(&b"HTTP/1.1 200 OK\r\nX-Long-Header: aaaaaaaa"[..]);
+    assert_eq!(parser.parse(&mut long), Ok(ResponseEvent::NeedMore));
+    let _ = parser.parse(&mut BytesMut::from(&b"HTTP/1.1 200 OK\r\n\r\n"[..]));
+
+    let mut parser = ResponseParser::new(false);
+    let mut buf =
+        BytesMut::from(&b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;aaaaaaaa"[..]);
+    assert!(matches!(parser.parse(&mut buf), Ok(ResponseEvent::Head(_))));
+    assert_eq!(parser.parse(&mut buf), Ok(ResponseEvent::NeedMore));
+    for piece in [&b"1\r\nx\r\n0\r\nT: aaaaaaaaaa"[..], b"\r\n", b"\r\n\r\n"] {
+        let mut short = BytesMut::from(piece);
+        while let Ok(ResponseEvent::Body(_)) = parser.parse(&mut short) {}
+    }
+}
