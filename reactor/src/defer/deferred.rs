@@ -76,7 +76,8 @@ struct State<T: 'static> {
     /// callback returned and this link now waits for.
     upstream: Option<Weak<dyn Cancel>>,
     paused: u32,
-    /// Set by `cancel()`; a later `callback()` from the original producer is then ignored.
+    /// Set by `cancel()` on a Deferred without a canceller; one later `callback()` from the
+    /// original producer is then ignored.
     suppress_already_called: bool,
 }
 
@@ -287,7 +288,9 @@ impl<T: 'static> Deferred<T> {
 
     /// Cancel: call the canceller (or cancel the Deferred this link waits on); if that does not
     /// fire this Deferred, fail it with [`CancelledError`]. Cancelling a fired Deferred does
-    /// nothing.
+    /// nothing. Without a canceller, one late `callback()`/`errback()` from the producer is
+    /// silently ignored (it did not know); with a canceller, a late call is
+    /// [`AlreadyCalledError`], as in Twisted.
     pub fn cancel(&self) {
         let (canceller, upstream) = {
             let mut s = self.cell.state.borrow_mut();
@@ -296,6 +299,10 @@ impl<T: 'static> Deferred<T> {
             }
             (s.canceller.take(), s.upstream.take())
         };
+        // As in Twisted, only a Deferred without a canceller swallows its producer's late
+        // `callback()`: a canceller is expected to stop the producer, so a later call is a bug
+        // to report with `AlreadyCalledError`.
+        let had_canceller = canceller.is_some();
         if let Some(canceller) = canceller {
             canceller(self);
         } else if let Some(upstream) = upstream.and_then(|weak| weak.upgrade()) {
@@ -303,7 +310,7 @@ impl<T: 'static> Deferred<T> {
         }
         if !self.called() {
             let _ = self.errback(CancelledError);
-            self.cell.state.borrow_mut().suppress_already_called = true;
+            self.cell.state.borrow_mut().suppress_already_called = !had_canceller;
         }
     }
 
