@@ -516,3 +516,28 @@ fn debug_shows_the_state() {
     d.callback(1).unwrap();
     assert_eq!(format!("{d:?}"), "<Deferred fired (value), paused>");
 }
+
+#[test]
+fn dropping_a_million_link_unfired_chain_does_not_overflow_the_stack() {
+    // Each link owns the next through its continuation: dropping them must not recurse.
+    let head = Deferred::<u64>::new();
+    let mut tail = head.add_callback(|x| x + 1);
+    for _ in 1..LONG {
+        tail = tail.add_callback(|x| x + 1);
+    }
+    drop(tail);
+    drop(head);
+}
+
+#[test]
+fn dropping_a_long_chain_waiting_on_inner_deferreds_does_not_overflow_the_stack() {
+    let inners: Vec<Deferred<u64>> = (0..LONG / 10).map(|_| Deferred::new()).collect();
+    let mut waiting = inners[0].add_callback(|x| x);
+    for inner in &inners[1..] {
+        let inner = inner.clone();
+        waiting = waiting.add_callback(move |_| inner);
+    }
+    inners[0].callback(0).unwrap();
+    drop(waiting);
+    drop(inners);
+}

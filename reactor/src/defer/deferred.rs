@@ -3,6 +3,7 @@
 use super::errors::{AlreadyCalledError, AlreadyChainedError, CancelledError, TimeoutError};
 use super::{Failure, IntoOutcome, Outcome};
 use crate::interfaces::IReactorTime;
+use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::rc::{Rc, Weak};
@@ -479,9 +480,57 @@ impl<T: 'static> Cancel for DeferredCell<T> {
 
 impl<T: 'static> Drop for DeferredCell<T> {
     fn drop(&mut self) {
-        if let Some(Err(failure)) = &self.state.get_mut().result {
+        let state = self.state.get_mut();
+        if let Some(Err(failure)) = &state.result {
             log::error!("Unhandled error in Deferred: {}", failure.get_traceback());
         }
+        if let Some(continuation) = state.continuation.take() {
+            drop_without_recursion(Box::new(continuation));
+        }
+    }
+}
+
+thread_local! {
+    /// Continuations waiting to be dropped by the outermost [`drop_without_recursion`].
+    static DROP_QUEUE: RefCell<Option<Vec<Box<dyn Any>>>> = const { RefCell::new(None) };
+}
+
+/// Drop an unrun continuation, and with it the rest of the chain it owns, in a loop: each link
+/// owns the next one through its continuation, so dropping an unfired chain of many links by
+/// plain recursion would overflow the stack.
+fn drop_without_recursion(continuation: Box<dyn Any>) {
+    let mut item = Some(continuation);
+    let outermost = DROP_QUEUE.try_with(|queue| {
+        let mut queue = queue.borrow_mut();
+        match queue.as_mut() {
+            Some(pending) => {
+                pending.extend(item.take());
+                false
+            }
+            None => {
+                *queue = Some(Vec::new());
+                true
+            }
+        }
+    });
+    if outermost != Ok(true) {
+        // Queued for the outer loop, or thread-local storage is gone (thread exit): drop here.
+        return;
+    }
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            let rest = DROP_QUEUE.try_with(|queue| queue.borrow_mut().take());
+            drop(rest);
+        }
+    }
+    let _reset = Reset;
+    while let Some(next) = item {
+        drop(next);
+        item = DROP_QUEUE
+            .try_with(|queue| queue.borrow_mut().as_mut().and_then(Vec::pop))
+            .ok()
+            .flatten();
     }
 }
 
