@@ -58,7 +58,10 @@ fn a_task_resumes_synchronously_inside_callback() {
     assert_eq!(pending_tasks(), start + 1);
     assert_no_result(&d);
     first.callback(21).unwrap();
-    assert!(resumed.get(), "resumed inside callback(), no reactor turn needed");
+    assert!(
+        resumed.get(),
+        "resumed inside callback(), no reactor turn needed"
+    );
     assert_eq!(success_of(&d), 42);
     assert_eq!(pending_tasks(), start);
 }
@@ -94,7 +97,7 @@ fn question_mark_passes_failures_on() {
     assert_eq!(failure_of(&d).value::<Boom>(), Some(&Boom("awaited")));
 
     let d = ensure_deferred(async {
-        Err(io::Error::new(io::ErrorKind::Other, "plain io error"))?;
+        Err(io::Error::other("plain io error"))?;
         Ok::<u32, Failure>(0)
     });
     assert_eq!(failure_of(&d).get_error_message(), "plain io error");
@@ -187,7 +190,7 @@ fn awaiting_defer_to_thread() {
             .defer_to_thread(|| Ok::<_, io::Error>((21, std::thread::current().id())))
             .await?;
         let failed = r
-            .defer_to_thread(|| Err::<u32, _>(io::Error::new(io::ErrorKind::Other, "in thread")))
+            .defer_to_thread(|| Err::<u32, _>(io::Error::other("in thread")))
             .await;
         r.stop().unwrap();
         Ok::<_, Failure>((value * 2, ran_on, failed.unwrap_err().get_error_message()))
@@ -219,7 +222,9 @@ fn awaiting_a_deferred_fired_with_call_from_thread() {
     let handle = reactor.handle();
     let worker = std::thread::spawn(move || {
         handle.call_from_thread(|| {
-            let d = FIRED_FROM_THREAD.with(|slot| slot.borrow_mut().take()).unwrap();
+            let d = FIRED_FROM_THREAD
+                .with(|slot| slot.borrow_mut().take())
+                .unwrap();
             d.callback(7).unwrap();
         });
     });

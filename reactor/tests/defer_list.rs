@@ -38,7 +38,12 @@ fn three() -> [Deferred<u32>; 3] {
     [Deferred::new(), Deferred::new(), Deferred::new()]
 }
 
-fn list(inputs: &[Deferred<u32>; 3], on_callback: bool, on_errback: bool, consume: bool) -> Deferred<ListResult<u32>> {
+fn list(
+    inputs: &[Deferred<u32>; 3],
+    on_callback: bool,
+    on_errback: bool,
+    consume: bool,
+) -> Deferred<ListResult<u32>> {
     DeferredList::new(inputs.to_vec())
         .fire_on_one_callback(on_callback)
         .fire_on_one_errback(on_errback)
@@ -131,11 +136,18 @@ fn an_empty_list_fires_at_once_whatever_the_flags() {
 
 #[test]
 fn inputs_that_already_fired_count() {
-    let inputs = [Deferred::succeed(1), Deferred::new(), Deferred::fail(Boom("early"))];
+    let inputs = [
+        Deferred::succeed(1),
+        Deferred::new(),
+        Deferred::fail(Boom("early")),
+    ];
     let d = list(&inputs, false, false, true);
     assert_no_result(&d);
     inputs[1].callback(2).unwrap();
-    assert_eq!(seen(&d), Seen::All(vec![Ok(1), Ok(2), Err("boom: early".into())]));
+    assert_eq!(
+        seen(&d),
+        Seen::All(vec![Ok(1), Ok(2), Err("boom: early".into())])
+    );
 }
 
 #[test]
@@ -148,7 +160,10 @@ fn an_input_that_already_has_a_chain_is_reported_in_its_slot() {
     match success_of(&d) {
         ListResult::All(results) => {
             assert_eq!(*results[0].as_ref().unwrap(), 1);
-            assert!(results[1].as_ref().unwrap_err().check::<AlreadyChainedError>());
+            assert!(results[1]
+                .as_ref()
+                .unwrap_err()
+                .check::<AlreadyChainedError>());
         }
         other => panic!("unexpected {other:?}"),
     }
@@ -211,7 +226,11 @@ fn gather_results_fails_with_the_first_error() {
     let first = failure.value::<FirstError>().unwrap();
     assert_eq!(first.index, 2);
     assert_eq!(first.failure.value::<Boom>(), Some(&Boom("third")));
-    assert_eq!(failure.find::<Boom>(), Some(&Boom("third")), "Boom is FirstError's source");
+    assert_eq!(
+        failure.find::<Boom>(),
+        Some(&Boom("third")),
+        "Boom is FirstError's source"
+    );
 }
 
 #[test]
@@ -262,14 +281,26 @@ fn race_fails_with_every_failure_when_all_fail() {
     inputs[1].errback(Boom("b")).unwrap();
     let failure = failure_of(&d);
     let group = failure.value::<FailureGroup>().unwrap();
-    let messages: Vec<String> = group.failures.iter().map(Failure::get_error_message).collect();
-    assert_eq!(messages, ["boom: a", "boom: b", "boom: c"], "in input order");
+    let messages: Vec<String> = group
+        .failures
+        .iter()
+        .map(Failure::get_error_message)
+        .collect();
+    assert_eq!(
+        messages,
+        ["boom: a", "boom: b", "boom: c"],
+        "in input order"
+    );
 }
 
 #[test]
 fn race_of_nothing_fails_at_once() {
     let d = race(Vec::<Deferred<u32>>::new());
-    assert!(failure_of(&d).value::<FailureGroup>().unwrap().failures.is_empty());
+    assert!(failure_of(&d)
+        .value::<FailureGroup>()
+        .unwrap()
+        .failures
+        .is_empty());
 }
 
 #[test]

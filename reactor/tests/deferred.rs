@@ -26,7 +26,10 @@ fn callbacks_run_in_order_and_pass_values_on() {
             e2.push(format!("second {x}"));
             format!("<{x}>")
         });
-    assert!(events.take().is_empty(), "nothing runs before the Deferred fires");
+    assert!(
+        events.take().is_empty(),
+        "nothing runs before the Deferred fires"
+    );
     d.callback(1).unwrap();
     assert_eq!(events.take(), ["first 1", "second 2"]);
     assert_eq!(success_of(&tail), "<2>");
@@ -209,7 +212,11 @@ fn cancel_without_canceller_fails_and_ignores_one_late_callback() {
     let d = Deferred::<u32>::new();
     d.cancel();
     assert!(d.called());
-    assert_eq!(d.callback(1), Ok(()), "the producer's late callback is swallowed");
+    assert_eq!(
+        d.callback(1),
+        Ok(()),
+        "the producer's late callback is swallowed"
+    );
     assert_eq!(d.callback(2), Err(AlreadyCalledError));
     assert_eq!(d.errback(Boom("late")), Err(AlreadyCalledError));
     assert!(failure_of(&d).check::<CancelledError>());
@@ -358,7 +365,10 @@ fn add_timeout_passes_a_result_in_time_and_cancels_its_timer() {
     assert_eq!(clock.get_delayed_calls().len(), 1);
     clock.advance(5.0);
     d.callback(4).unwrap();
-    assert!(clock.get_delayed_calls().is_empty(), "the timer is cancelled");
+    assert!(
+        clock.get_delayed_calls().is_empty(),
+        "the timer is cancelled"
+    );
     clock.advance(10.0);
     assert_eq!(success_of(&timed), 4);
 }
@@ -412,7 +422,7 @@ fn a_callback_may_add_callbacks_to_its_own_chain() {
     *tail_slot.borrow_mut() = Some(after_first.add_callback(move |()| e2.push(2)));
     d.callback(()).unwrap();
     assert_eq!(events.take(), ["1", "2", "3"]);
-    assert!(success_of(&tail_slot.borrow().clone().unwrap()) == ());
+    success_of(&tail_slot.borrow().clone().unwrap());
 }
 
 #[test]
@@ -469,10 +479,17 @@ fn a_callback_may_stop_the_reactor() {
     let fire = d.clone();
     reactor.call_later(0.0, move || fire.callback(1).unwrap());
     reactor.run().unwrap();
-    assert!(safety.active(), "stopped by the callback, not by the safety timer");
+    assert!(
+        safety.active(),
+        "stopped by the callback, not by the safety timer"
+    );
     safety.cancel().unwrap();
     assert!(!reactor.running());
-    assert_eq!(success_of(&tail), 4, "the rest of the chain ran after stop()");
+    assert_eq!(
+        success_of(&tail),
+        4,
+        "the rest of the chain ran after stop()"
+    );
 }
 
 const LONG: usize = 1_000_000;

@@ -87,7 +87,11 @@ fn not_logged_when_handled_or_taken() {
 fn deferred_list_without_consume_errors_leaves_failures_unhandled() {
     unhandled("");
     for consume in [false, true] {
-        let message = if consume { "list consumed" } else { "list kept" };
+        let message = if consume {
+            "list consumed"
+        } else {
+            "list kept"
+        };
         let inputs = vec![Deferred::<u32>::new(), Deferred::new()];
         let list = DeferredList::new(inputs.clone())
             .consume_errors(consume)

@@ -1,20 +1,6 @@
 //! Waiting for several Deferreds: [`DeferredList`], [`gather_results`] and [`race`].
 //!
-//! # One chain per input
-//!
-//! A `Deferred<T>` has one callback chain (see [`Deferred`]), and these helpers take it: each
-//! input's result goes to the list. What remains of each input's chain after the list has seen
-//! the result is a small link Deferred owned by the list, and that link models Twisted's
-//! `consumeErrors` flag:
-//!
-//! * `consume_errors(true)`: the link ends with `()`, so a failure is handled once the list has
-//!   recorded it.
-//! * `consume_errors(false)` (the default, as in Twisted): the link keeps the failure. Nobody else
-//!   can reach that link, so the failure is logged as an unhandled error in a Deferred when the
-//!   list lets go of the link: when the list fires or, if the input fails later, at once. Twisted
-//!   logs the same failure when the input Deferred is garbage-collected.
-//!
-//! Cancelling the Deferred of a list cancels every input that has not fired yet.
+//! See [`DeferredList`] for how the inputs' failures and cancellation are handled.
 
 use super::{Deferred, Failure};
 use std::cell::{Cell, RefCell};
@@ -34,7 +20,7 @@ use std::rc::Rc;
 /// | `fire_on_one_callback` | [`ListResult::First`] with the first success; `All` if every input fails |
 /// | `fire_on_one_errback` | fails with [`FirstError`] at the first failure; else `All` |
 ///
-/// See the [module documentation](self) for `consume_errors` and cancellation.
+/// See [Failures and cancellation](#failures-and-cancellation) for `consume_errors`.
 ///
 /// ```
 /// use reactor::defer::{Deferred, DeferredList, ListResult};
@@ -53,6 +39,22 @@ use std::rc::Rc;
 ///     ListResult::First { .. } => unreachable!(),
 /// }
 /// ```
+///
+/// # Failures and cancellation
+///
+/// A `Deferred<T>` has one callback chain (see [`Deferred`]), and a list takes the chain of each
+/// input, as [`gather_results`] and [`race`] do: each input's result goes to the list. What remains of each input's chain after the list has seen
+/// the result is a small link Deferred owned by the list, and that link models Twisted's
+/// `consumeErrors` flag:
+///
+/// * `consume_errors(true)`: the link ends with `()`, so a failure is handled once the list has
+///   recorded it.
+/// * `consume_errors(false)` (the default, as in Twisted): the link keeps the failure. Nobody else
+///   can reach that link, so the failure is logged as an unhandled error in a Deferred when the
+///   list lets go of the link: when the list fires or, if the input fails later, at once. Twisted
+///   logs the same failure when the input Deferred is garbage-collected.
+///
+/// Cancelling the Deferred of a list cancels every input that has not fired yet.
 #[must_use = "a DeferredList does nothing until into_deferred() or await"]
 pub struct DeferredList<T: 'static> {
     deferreds: Vec<Deferred<T>>,
@@ -142,8 +144,8 @@ impl<T: 'static> DeferredList<T> {
         self
     }
 
-    /// Treat the inputs' failures as handled once recorded (see the
-    /// [module documentation](self)).
+    /// Treat the inputs' failures as handled once recorded (see
+    /// [Failures and cancellation](DeferredList#failures-and-cancellation)).
     pub fn consume_errors(mut self, yes: bool) -> Self {
         self.options.consume_errors = yes;
         self
@@ -277,7 +279,7 @@ impl Tails {
 
 /// Wait for every Deferred and fire with their values in input order, or fail with
 /// [`FirstError`] at the first failure (Twisted's `gatherResults`). See the
-/// [module documentation](self) for `consume_errors`.
+/// [`DeferredList`](DeferredList#failures-and-cancellation) for `consume_errors`.
 ///
 /// ```
 /// use reactor::defer::{gather_results, Deferred, FirstError};

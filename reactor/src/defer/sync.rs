@@ -383,7 +383,9 @@ impl<T: 'static> DeferredQueue<T> {
             if let Some(value) = s.pending.pop_front() {
                 return Deferred::succeed(value);
             }
-            if s.backlog.is_some_and(|backlog| s.waiters.line.len() >= backlog) {
+            if s.backlog
+                .is_some_and(|backlog| s.waiters.line.len() >= backlog)
+            {
                 return Deferred::fail(QueueUnderflow);
             }
         }
