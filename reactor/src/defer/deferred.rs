@@ -3,6 +3,7 @@
 use super::errors::{AlreadyCalledError, AlreadyChainedError, CancelledError, TimeoutError};
 use super::{Failure, IntoOutcome, Outcome};
 use crate::interfaces::IReactorTime;
+use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::rc::{Rc, Weak};
@@ -76,7 +77,8 @@ struct State<T: 'static> {
     /// callback returned and this link now waits for.
     upstream: Option<Weak<dyn Cancel>>,
     paused: u32,
-    /// Set by `cancel()`; a later `callback()` from the original producer is then ignored.
+    /// Set by `cancel()` on a Deferred without a canceller; one later `callback()` from the
+    /// original producer is then ignored.
     suppress_already_called: bool,
 }
 
@@ -287,7 +289,9 @@ impl<T: 'static> Deferred<T> {
 
     /// Cancel: call the canceller (or cancel the Deferred this link waits on); if that does not
     /// fire this Deferred, fail it with [`CancelledError`]. Cancelling a fired Deferred does
-    /// nothing.
+    /// nothing. Without a canceller, one late `callback()`/`errback()` from the producer is
+    /// silently ignored (it did not know); with a canceller, a late call is
+    /// [`AlreadyCalledError`], as in Twisted.
     pub fn cancel(&self) {
         let (canceller, upstream) = {
             let mut s = self.cell.state.borrow_mut();
@@ -296,6 +300,10 @@ impl<T: 'static> Deferred<T> {
             }
             (s.canceller.take(), s.upstream.take())
         };
+        // As in Twisted, only a Deferred without a canceller swallows its producer's late
+        // `callback()`: a canceller is expected to stop the producer, so a later call is a bug
+        // to report with `AlreadyCalledError`.
+        let had_canceller = canceller.is_some();
         if let Some(canceller) = canceller {
             canceller(self);
         } else if let Some(upstream) = upstream.and_then(|weak| weak.upgrade()) {
@@ -303,7 +311,7 @@ impl<T: 'static> Deferred<T> {
         }
         if !self.called() {
             let _ = self.errback(CancelledError);
-            self.cell.state.borrow_mut().suppress_already_called = true;
+            self.cell.state.borrow_mut().suppress_already_called = !had_canceller;
         }
     }
 
@@ -472,9 +480,57 @@ impl<T: 'static> Cancel for DeferredCell<T> {
 
 impl<T: 'static> Drop for DeferredCell<T> {
     fn drop(&mut self) {
-        if let Some(Err(failure)) = &self.state.get_mut().result {
+        let state = self.state.get_mut();
+        if let Some(Err(failure)) = &state.result {
             log::error!("Unhandled error in Deferred: {}", failure.get_traceback());
         }
+        if let Some(continuation) = state.continuation.take() {
+            drop_without_recursion(Box::new(continuation));
+        }
+    }
+}
+
+thread_local! {
+    /// Continuations waiting to be dropped by the outermost [`drop_without_recursion`].
+    static DROP_QUEUE: RefCell<Option<Vec<Box<dyn Any>>>> = const { RefCell::new(None) };
+}
+
+/// Drop an unrun continuation, and with it the rest of the chain it owns, in a loop: each link
+/// owns the next one through its continuation, so dropping an unfired chain of many links by
+/// plain recursion would overflow the stack.
+fn drop_without_recursion(continuation: Box<dyn Any>) {
+    let mut item = Some(continuation);
+    let outermost = DROP_QUEUE.try_with(|queue| {
+        let mut queue = queue.borrow_mut();
+        match queue.as_mut() {
+            Some(pending) => {
+                pending.extend(item.take());
+                false
+            }
+            None => {
+                *queue = Some(Vec::new());
+                true
+            }
+        }
+    });
+    if outermost != Ok(true) {
+        // Queued for the outer loop, or thread-local storage is gone (thread exit): drop here.
+        return;
+    }
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            let rest = DROP_QUEUE.try_with(|queue| queue.borrow_mut().take());
+            drop(rest);
+        }
+    }
+    let _reset = Reset;
+    while let Some(next) = item {
+        drop(next);
+        item = DROP_QUEUE
+            .try_with(|queue| queue.borrow_mut().as_mut().and_then(Vec::pop))
+            .ok()
+            .flatten();
     }
 }
 
