@@ -28,6 +28,7 @@
 pub mod defer;
 pub mod error;
 pub mod interfaces;
+pub mod iosim;
 mod reactor;
 pub mod task;
 mod threadpool;
