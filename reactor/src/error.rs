@@ -25,7 +25,11 @@ pub struct ConnectionLost {
 
 impl fmt::Display for ConnectionLost {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "connection was lost in a non-clean fashion: {}", self.error)
+        write!(
+            f,
+            "connection was lost in a non-clean fashion: {}",
+            self.error
+        )
     }
 }
 impl Error for ConnectionLost {

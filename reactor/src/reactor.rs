@@ -449,11 +449,8 @@ impl Reactor {
     {
         let d = Deferred::new();
         let target = d.clone();
-        let key = self
-            .inner
-            .thread_waiters
-            .borrow_mut()
-            .insert(Box::new(move |any: Box<dyn Any + Send>| {
+        let key = self.inner.thread_waiters.borrow_mut().insert(Box::new(
+            move |any: Box<dyn Any + Send>| {
                 let result = match any.downcast::<Result<T, E>>() {
                     Ok(result) => (*result).map_err(Failure::new),
                     Err(panic) => Err(Failure::new(ThreadPanicked {
@@ -461,7 +458,8 @@ impl Reactor {
                     })),
                 };
                 let _ = target.fire(result);
-            }));
+            },
+        ));
         let handle = self.handle();
         self.call_in_thread(move || {
             let outcome: Box<dyn Any + Send> = match catch_unwind(AssertUnwindSafe(f)) {

@@ -188,9 +188,8 @@ where
     F: Future + 'static,
     F::Output: IntoOutcome,
 {
-    let result: Deferred<Outcome<<F::Output as IntoOutcome>::Value>> = spawn(async move {
-        Outcome::Value(future.await.into_outcome())
-    });
+    let result: Deferred<Outcome<<F::Output as IntoOutcome>::Value>> =
+        spawn(async move { Outcome::Value(future.await.into_outcome()) });
     result.add_callback(|outcome| outcome)
 }
 

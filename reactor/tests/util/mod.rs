@@ -139,3 +139,38 @@ impl IProtocol for Recorder {
         }
     }
 }
+
+/// A safety bound that needs no timer on the reactor (for tests where one would change what is
+/// tested): a thread that stops the reactor if [`Watchdog::done`] has not been called within the
+/// given time.
+pub struct Watchdog {
+    done: std::sync::mpsc::Sender<()>,
+    fired: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Watchdog {
+    /// Start watching `reactor`.
+    pub fn start(reactor: &Reactor, seconds: f64) -> Watchdog {
+        let (done, wait) = std::sync::mpsc::channel::<()>();
+        let fired = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = fired.clone();
+        let handle = reactor.handle();
+        std::thread::spawn(move || {
+            let bound = std::time::Duration::from_secs_f64(seconds);
+            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = wait.recv_timeout(bound) {
+                flag.store(true, std::sync::atomic::Ordering::SeqCst);
+                handle.stop();
+            }
+        });
+        Watchdog { done, fired }
+    }
+
+    /// The test finished: assert the bound was not hit.
+    pub fn done(self) {
+        let _ = self.done.send(());
+        assert!(
+            !self.fired.load(std::sync::atomic::Ordering::SeqCst),
+            "safety bound hit: the reactor was stopped by the watchdog"
+        );
+    }
+}
