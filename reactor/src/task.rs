@@ -270,6 +270,16 @@ impl LoopingCall {
         }
     }
 
+    /// The number of whole intervals since `start` (0 for an interval of 0).
+    fn current_tick(&self) -> u64 {
+        let s = &self.state;
+        let interval = s.interval.get();
+        if interval == 0.0 {
+            return 0;
+        }
+        ((s.clock.seconds() - s.start_time.get()) / interval).floor() as u64
+    }
+
     fn schedule(&self) {
         let s = &self.state;
         let interval = s.interval.get();
@@ -285,6 +295,9 @@ impl LoopingCall {
         let call = s.clock.call_later(
             delay.max(0.0),
             Box::new(move || {
+                // Count the intervals that have passed by now (the clock may have jumped past
+                // several), and never fewer than the one this call was scheduled for.
+                let tick = me.current_tick().max(tick);
                 let count = tick - me.state.last_tick.get();
                 me.state.last_tick.set(tick);
                 me.state.call.borrow_mut().take();
