@@ -205,7 +205,7 @@ impl LoopingCall {
         if self.running() {
             return Deferred::fail(Failure::new(LoopingCallError::AlreadyRunning));
         }
-        if !(interval >= 0.0) {
+        if interval.is_nan() || interval < 0.0 {
             return Deferred::fail(Failure::new(LoopingCallError::NegativeInterval));
         }
         let s = &self.state;

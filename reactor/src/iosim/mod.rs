@@ -13,7 +13,7 @@
 //!                                                                            (server end)
 //! ```
 //!
-//! The transports keep the full [`ITransport`](crate::interfaces::ITransport) contract —
+//! The transports keep the full [`ITransport`] contract —
 //! `lose_connection` after the buffer is delivered, `abort_connection`, pausing, push and pull
 //! producers with a high-water mark — so a real protocol (such as the HTTP/1.1 client) can be
 //! tested over them unchanged.

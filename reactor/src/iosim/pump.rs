@@ -3,6 +3,7 @@
 use super::FakeTransport;
 use crate::defer::Failure;
 use crate::error::{ConnectionAborted, ConnectionDone, ConnectionLost};
+use crate::interfaces::ITransport;
 use crate::task::Clock;
 use std::cell::Cell;
 use std::error::Error;
@@ -57,10 +58,7 @@ impl IOPump {
     /// `get_host` of the other). Nothing is called on the protocols; see
     /// [`connect`](super::connect) for the usual set-up.
     pub fn new(server: Rc<FakeTransport>, client: Rc<FakeTransport>) -> IOPump {
-        if let (Some(server_host), Some(client_host)) = (
-            crate::interfaces::ITransport::get_host(&*server),
-            crate::interfaces::ITransport::get_host(&*client),
-        ) {
+        if let (Some(server_host), Some(client_host)) = (server.get_host(), client.get_host()) {
             server.set_peer(client_host);
             client.set_peer(server_host);
         }
