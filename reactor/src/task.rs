@@ -125,11 +125,16 @@ pub fn sleep(clock: &dyn IReactorTime, seconds: f64) -> Deferred<()> {
 
 struct LoopState {
     clock: Rc<dyn IReactorTime>,
-    func: RefCell<Box<dyn FnMut(u64) -> Outcome<()>>>,
+    /// The function; `None` while it runs (it is taken out so that it may call back into the
+    /// loop without a borrow being held).
+    func: RefCell<Option<Box<dyn FnMut(u64) -> Outcome<()>>>>,
     interval: Cell<f64>,
     start_time: Cell<f64>,
     last_tick: Cell<u64>,
     running: Cell<bool>,
+    /// Bumped by each `start`, so a call that outlives its run (the function stopped and
+    /// restarted the loop) leaves the scheduling to the new run.
+    epoch: Cell<u64>,
     call: RefCell<Option<DelayedCall>>,
     waiting: RefCell<Option<Deferred<()>>>,
     finished: RefCell<Option<Deferred<()>>>,
@@ -181,11 +186,12 @@ impl LoopingCall {
         LoopingCall {
             state: Rc::new(LoopState {
                 clock,
-                func: RefCell::new(Box::new(move |n| f(n).into_outcome())),
+                func: RefCell::new(Some(Box::new(move |n| f(n).into_outcome()))),
                 interval: Cell::new(0.0),
                 start_time: Cell::new(0.0),
                 last_tick: Cell::new(0),
                 running: Cell::new(false),
+                epoch: Cell::new(0),
                 call: RefCell::new(None),
                 waiting: RefCell::new(None),
                 finished: RefCell::new(None),
@@ -210,6 +216,7 @@ impl LoopingCall {
         }
         let s = &self.state;
         s.running.set(true);
+        s.epoch.set(s.epoch.get() + 1);
         s.interval.set(interval);
         s.start_time.set(s.clock.seconds());
         s.last_tick.set(0);
@@ -245,7 +252,27 @@ impl LoopingCall {
     }
 
     fn call_now(&self, count: u64) {
-        let outcome = (self.state.func.borrow_mut())(count);
+        let func = self.state.func.borrow_mut().take();
+        let Some(mut func) = func else {
+            // The function is running and restarted its own loop: it cannot be called inside
+            // itself, so the immediate call runs on the clock's next turn.
+            let me = self.clone();
+            let call = self.state.clock.call_later(
+                0.0,
+                Box::new(move || {
+                    me.state.call.borrow_mut().take();
+                    me.call_now(count);
+                }),
+            );
+            *self.state.call.borrow_mut() = Some(call);
+            return;
+        };
+        let epoch = self.state.epoch.get();
+        let outcome = func(count);
+        *self.state.func.borrow_mut() = Some(func);
+        if self.state.epoch.get() != epoch {
+            return;
+        }
         match outcome {
             Outcome::Value(()) => self.after_call(),
             Outcome::Failure(failure) => self.finish(Err(failure)),

@@ -208,3 +208,41 @@ fn interval_zero_calls_again_at_once_with_count_one() {
     assert!(done.take_result().unwrap().is_ok());
     slot.borrow_mut().take();
 }
+
+#[test]
+fn the_function_may_restart_its_own_loop() {
+    let (clock, time) = clock();
+    let slot: Rc<RefCell<Option<LoopingCall>>> = Rc::new(RefCell::new(None));
+    let calls = Rc::new(RefCell::new(Vec::new()));
+    let restarted: Rc<RefCell<Option<Deferred<()>>>> = Rc::new(RefCell::new(None));
+    let (s, c, k, rs) = (
+        slot.clone(),
+        calls.clone(),
+        clock.clone(),
+        restarted.clone(),
+    );
+    let lc = LoopingCall::new(time, move || {
+        c.borrow_mut().push(k.seconds());
+        if c.borrow().len() == 2 {
+            let lc = s.borrow().clone().unwrap();
+            lc.stop();
+            *rs.borrow_mut() = Some(lc.start(10.0, true));
+        }
+    });
+    *slot.borrow_mut() = Some(lc.clone());
+    let first = lc.start(1.0, true);
+    clock.advance(1.0);
+    assert!(
+        first.take_result().unwrap().is_ok(),
+        "stop fired the first run"
+    );
+    assert!(lc.running());
+    // The restarted loop's immediate call cannot run inside the running function: it runs as
+    // soon as the clock moves, then every 10 s.
+    clock.advance(0.0);
+    clock.advance(10.0);
+    assert_eq!(*calls.borrow(), [0.0, 1.0, 1.0, 11.0]);
+    assert!(!restarted.borrow().as_ref().unwrap().called());
+    lc.stop();
+    slot.borrow_mut().take();
+}
