@@ -123,11 +123,14 @@ pub fn sleep(clock: &dyn IReactorTime, seconds: f64) -> Deferred<()> {
     defer_later(clock, seconds, || ())
 }
 
+/// The function a [`LoopingCall`] calls, with the count of intervals passed.
+type LoopFn = Box<dyn FnMut(u64) -> Outcome<()>>;
+
 struct LoopState {
     clock: Rc<dyn IReactorTime>,
     /// The function; `None` while it runs (it is taken out so that it may call back into the
     /// loop without a borrow being held).
-    func: RefCell<Option<Box<dyn FnMut(u64) -> Outcome<()>>>>,
+    func: RefCell<Option<LoopFn>>,
     interval: Cell<f64>,
     start_time: Cell<f64>,
     last_tick: Cell<u64>,
