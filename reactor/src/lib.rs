@@ -29,6 +29,7 @@ pub mod defer;
 pub mod endpoints;
 pub mod error;
 pub mod interfaces;
+pub mod iosim;
 pub mod protocol;
 mod reactor;
 pub mod resolve;

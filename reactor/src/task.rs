@@ -123,13 +123,21 @@ pub fn sleep(clock: &dyn IReactorTime, seconds: f64) -> Deferred<()> {
     defer_later(clock, seconds, || ())
 }
 
+/// The function a [`LoopingCall`] calls, with the count of intervals passed.
+type LoopFn = Box<dyn FnMut(u64) -> Outcome<()>>;
+
 struct LoopState {
     clock: Rc<dyn IReactorTime>,
-    func: RefCell<Box<dyn FnMut(u64) -> Outcome<()>>>,
+    /// The function; `None` while it runs (it is taken out so that it may call back into the
+    /// loop without a borrow being held).
+    func: RefCell<Option<LoopFn>>,
     interval: Cell<f64>,
     start_time: Cell<f64>,
     last_tick: Cell<u64>,
     running: Cell<bool>,
+    /// Bumped by each `start`, so a call that outlives its run (the function stopped and
+    /// restarted the loop) leaves the scheduling to the new run.
+    epoch: Cell<u64>,
     call: RefCell<Option<DelayedCall>>,
     waiting: RefCell<Option<Deferred<()>>>,
     finished: RefCell<Option<Deferred<()>>>,
@@ -181,11 +189,12 @@ impl LoopingCall {
         LoopingCall {
             state: Rc::new(LoopState {
                 clock,
-                func: RefCell::new(Box::new(move |n| f(n).into_outcome())),
+                func: RefCell::new(Some(Box::new(move |n| f(n).into_outcome()))),
                 interval: Cell::new(0.0),
                 start_time: Cell::new(0.0),
                 last_tick: Cell::new(0),
                 running: Cell::new(false),
+                epoch: Cell::new(0),
                 call: RefCell::new(None),
                 waiting: RefCell::new(None),
                 finished: RefCell::new(None),
@@ -205,11 +214,12 @@ impl LoopingCall {
         if self.running() {
             return Deferred::fail(Failure::new(LoopingCallError::AlreadyRunning));
         }
-        if !(interval >= 0.0) {
+        if interval.is_nan() || interval < 0.0 {
             return Deferred::fail(Failure::new(LoopingCallError::NegativeInterval));
         }
         let s = &self.state;
         s.running.set(true);
+        s.epoch.set(s.epoch.get() + 1);
         s.interval.set(interval);
         s.start_time.set(s.clock.seconds());
         s.last_tick.set(0);
@@ -245,7 +255,27 @@ impl LoopingCall {
     }
 
     fn call_now(&self, count: u64) {
-        let outcome = (self.state.func.borrow_mut())(count);
+        let func = self.state.func.borrow_mut().take();
+        let Some(mut func) = func else {
+            // The function is running and restarted its own loop: it cannot be called inside
+            // itself, so the immediate call runs on the clock's next turn.
+            let me = self.clone();
+            let call = self.state.clock.call_later(
+                0.0,
+                Box::new(move || {
+                    me.state.call.borrow_mut().take();
+                    me.call_now(count);
+                }),
+            );
+            *self.state.call.borrow_mut() = Some(call);
+            return;
+        };
+        let epoch = self.state.epoch.get();
+        let outcome = func(count);
+        *self.state.func.borrow_mut() = Some(func);
+        if self.state.epoch.get() != epoch {
+            return;
+        }
         match outcome {
             Outcome::Value(()) => self.after_call(),
             Outcome::Failure(failure) => self.finish(Err(failure)),
@@ -270,6 +300,16 @@ impl LoopingCall {
         }
     }
 
+    /// The number of whole intervals since `start` (0 for an interval of 0).
+    fn current_tick(&self) -> u64 {
+        let s = &self.state;
+        let interval = s.interval.get();
+        if interval == 0.0 {
+            return 0;
+        }
+        ((s.clock.seconds() - s.start_time.get()) / interval).floor() as u64
+    }
+
     fn schedule(&self) {
         let s = &self.state;
         let interval = s.interval.get();
@@ -285,6 +325,9 @@ impl LoopingCall {
         let call = s.clock.call_later(
             delay.max(0.0),
             Box::new(move || {
+                // Count the intervals that have passed by now (the clock may have jumped past
+                // several), and never fewer than the one this call was scheduled for.
+                let tick = me.current_tick().max(tick);
                 let count = tick - me.state.last_tick.get();
                 me.state.last_tick.set(tick);
                 me.state.call.borrow_mut().take();

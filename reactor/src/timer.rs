@@ -18,6 +18,20 @@ use std::time::Instant;
 /// Garbage entries tolerated before the heap may be rebuilt.
 const MIN_GARBAGE_TO_COMPACT: usize = 1024;
 
+/// The longest delay kept, in seconds (about 31 million years). Longer delays, infinity and NaN
+/// mean "not in this program's lifetime" and are clamped to it, so every due time stays finite and
+/// converts to the `Duration` the reactor waits for.
+const MAX_DELAY: f64 = 1e15;
+
+/// A delay made safe to add to the clock: negative is 0, NaN and too long are [`MAX_DELAY`].
+fn bounded_delay(delay: f64) -> f64 {
+    if delay.is_nan() {
+        MAX_DELAY
+    } else {
+        delay.clamp(0.0, MAX_DELAY)
+    }
+}
+
 /// Where a timer queue reads the time.
 pub(crate) enum TimeSource {
     /// Monotonic seconds since the reactor started.
@@ -113,11 +127,7 @@ impl Timers {
     }
 
     pub(crate) fn call_later(self: &Rc<Self>, delay: f64, func: Box<dyn FnOnce()>) -> DelayedCall {
-        let delay = if delay.is_finite() {
-            delay.max(0.0)
-        } else {
-            f64::MAX
-        };
+        let delay = bounded_delay(delay);
         let call = Rc::new(CallInner {
             time: Cell::new(self.now() + delay),
             state: Cell::new(CallState::Pending),
@@ -277,7 +287,7 @@ impl DelayedCall {
         let Some(timers) = self.inner.timers.upgrade() else {
             return Ok(());
         };
-        self.move_to(&timers, timers.now() + seconds.max(0.0));
+        self.move_to(&timers, timers.now() + bounded_delay(seconds));
         Ok(())
     }
 
@@ -287,7 +297,16 @@ impl DelayedCall {
         let Some(timers) = self.inner.timers.upgrade() else {
             return Ok(());
         };
-        self.move_to(&timers, self.inner.time.get() + seconds);
+        let latest = timers.now() + MAX_DELAY;
+        let time = self.inner.time.get() + seconds;
+        self.move_to(
+            &timers,
+            if time.is_nan() {
+                latest
+            } else {
+                time.min(latest)
+            },
+        );
         Ok(())
     }
 
