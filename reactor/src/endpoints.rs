@@ -146,13 +146,16 @@ impl IStreamClientEndpoint for TCP4ClientEndpoint {
     }
 }
 
+/// One address being tried: its id and its Deferred.
+type ConnectionAttempt = Deferred<Rc<dyn IConnection>>;
+
 /// The state of one `connect` of a [`HostnameEndpoint`].
 struct Attempts {
     endpoint: HostnameEndpoint,
     result: Deferred<Rc<dyn IConnection>>,
     resolution: RefCell<Option<Deferred<Vec<SocketAddr>>>>,
     addresses: RefCell<VecDeque<SocketAddr>>,
-    pending: RefCell<Vec<(usize, Deferred<Rc<dyn IConnection>>)>>,
+    pending: RefCell<Vec<(usize, ConnectionAttempt)>>,
     next_id: Cell<usize>,
     next_attempt: RefCell<Option<DelayedCall>>,
     deadline: RefCell<Option<DelayedCall>>,

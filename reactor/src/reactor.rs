@@ -36,6 +36,8 @@ struct Registration {
 }
 
 type RemoteCall = Box<dyn FnOnce(&Reactor) + Send>;
+/// Fires a `defer_to_thread` Deferred with the thread's boxed outcome.
+type ThreadWaiter = Box<dyn FnOnce(Box<dyn Any + Send>)>;
 
 /// The part of a reactor that other threads may touch.
 struct Remote {
@@ -117,7 +119,7 @@ pub(crate) struct ReactorInner {
     triggers: RefCell<Vec<Trigger>>,
     next_trigger: Cell<u64>,
     thread_pool: RefCell<Option<ThreadPool>>,
-    thread_waiters: RefCell<Slab<Box<dyn FnOnce(Box<dyn Any + Send>)>>>,
+    thread_waiters: RefCell<Slab<ThreadWaiter>>,
 }
 
 /// A single-threaded event loop: timers, sockets, and calls from other threads.

@@ -130,8 +130,7 @@ fn dns_failures_are_typed() {
     // Names that fail inside this machine's resolver, without a query leaving it.
     for name in ["", "bad\0name"] {
         let failure = run_until(&reactor, reactor.resolve(name), 5.0)
-            .err()
-            .expect("fails");
+            .expect_err("fails");
         let error = failure.value::<DNSLookupError>().expect("DNSLookupError");
         assert_eq!(error.name, name);
     }
@@ -148,7 +147,7 @@ fn listening_on_a_port_in_use_is_typed() {
     let factory = Rc::new(|_addr: SocketAddr| -> Rc<dyn IProtocol> { Recorder::new() });
     let port = reactor.listen_tcp(0, factory.clone(), "127.0.0.1").unwrap();
     let again = reactor.listen_tcp(port.get_host().port(), factory.clone(), "127.0.0.1");
-    let error: CannotListenError = again.err().expect("in use");
+    let error: CannotListenError = again.expect_err("in use");
     assert_eq!(error.error.kind(), std::io::ErrorKind::AddrInUse);
     assert!(reactor.listen_tcp(0, factory, "not-an-ip").is_err());
     port.stop_listening();
