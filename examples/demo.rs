@@ -63,9 +63,7 @@ fn ask(reactor: &Reactor, port: u16, question: &'static str) -> Deferred<String>
         answer: answer.clone(),
     });
     let endpoint = HostnameEndpoint::new(reactor, "localhost", port).timeout(5.0);
-    endpoint
-        .connect(protocol)
-        .add_callback(move |()| answer)
+    endpoint.connect(protocol).add_callback(move |()| answer)
 }
 
 fn main() {

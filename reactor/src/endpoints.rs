@@ -168,7 +168,8 @@ impl Attempts {
         let slot: Rc<RefCell<Option<Rc<Attempts>>>> = Rc::new(RefCell::new(None));
         let canceller_slot = slot.clone();
         let result = Deferred::with_canceller(move |_| {
-            if let Some(me) = canceller_slot.borrow_mut().take() {
+            let taken = canceller_slot.borrow_mut().take();
+            if let Some(me) = taken {
                 me.fail(Failure::new(ConnectError::Cancelled));
             }
         });
@@ -240,7 +241,8 @@ impl Attempts {
         if self.done.get() {
             return;
         }
-        if let Some(timer) = self.next_attempt.borrow_mut().take() {
+        let taken = self.next_attempt.borrow_mut().take();
+        if let Some(timer) = taken {
             let _ = timer.cancel();
         }
         let Some(address) = self.addresses.borrow_mut().pop_front() else {
@@ -300,7 +302,8 @@ impl Attempts {
         {
             let _ = timer.cancel();
         }
-        if let Some(resolution) = self.resolution.borrow_mut().take() {
+        let taken = self.resolution.borrow_mut().take();
+        if let Some(resolution) = taken {
             resolution.cancel();
         }
         let pending = std::mem::take(&mut *self.pending.borrow_mut());

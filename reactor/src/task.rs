@@ -103,7 +103,8 @@ where
     let call_slot: Rc<RefCell<Option<DelayedCall>>> = Rc::new(RefCell::new(None));
     let slot = call_slot.clone();
     let d = Deferred::<()>::with_canceller(move |_| {
-        if let Some(call) = slot.borrow_mut().take() {
+        let taken = slot.borrow_mut().take();
+        if let Some(call) = taken {
             let _ = call.cancel();
         }
     });
@@ -238,7 +239,8 @@ impl LoopingCall {
         if !s.running.replace(false) {
             return;
         }
-        if let Some(call) = s.call.borrow_mut().take() {
+        let taken = s.call.borrow_mut().take();
+        if let Some(call) = taken {
             let _ = call.cancel();
         }
         if s.waiting.borrow().is_none() {

@@ -129,8 +129,7 @@ fn dns_failures_are_typed() {
     let reactor = Reactor::new();
     // Names that fail inside this machine's resolver, without a query leaving it.
     for name in ["", "bad\0name"] {
-        let failure = run_until(&reactor, reactor.resolve(name), 5.0)
-            .expect_err("fails");
+        let failure = run_until(&reactor, reactor.resolve(name), 5.0).expect_err("fails");
         let error = failure.value::<DNSLookupError>().expect("DNSLookupError");
         assert_eq!(error.name, name);
     }

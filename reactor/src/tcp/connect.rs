@@ -40,7 +40,8 @@ pub(crate) fn connect(
     let slot: Rc<RefCell<Weak<Connecting>>> = Rc::new(RefCell::new(Weak::new()));
     let canceller_slot = slot.clone();
     let result = Deferred::with_canceller(move |_| {
-        if let Some(attempt) = canceller_slot.borrow().upgrade() {
+        let taken = canceller_slot.borrow().upgrade();
+        if let Some(attempt) = taken {
             attempt.finish(Err(Failure::new(ConnectError::Cancelled)));
         }
     });
@@ -108,7 +109,8 @@ fn in_progress(error: &io::Error) -> bool {
 impl Connecting {
     /// Done, one way or the other: stop the timer, hand over or close the socket, fire.
     fn finish(&self, outcome: Result<(), Failure>) {
-        if let Some(timer) = self.timer.borrow_mut().take() {
+        let taken = self.timer.borrow_mut().take();
+        if let Some(timer) = taken {
             let _ = timer.cancel();
         }
         let stream = self.stream.borrow_mut().take();
