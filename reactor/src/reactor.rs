@@ -417,6 +417,21 @@ impl Reactor {
         Ok(token)
     }
 
+    /// Send a registration's future events to another handler (a connecting socket becoming a
+    /// transport keeps its epoll registration: no extra syscalls).
+    pub(crate) fn replace_handler(&self, token: Token, handler: Rc<dyn Readiness>) -> bool {
+        let key = token.0 & ((1usize << GENERATION_SHIFT) - 1);
+        let generation = token.0 >> GENERATION_SHIFT;
+        let mut sources = self.inner.sources.borrow_mut();
+        match sources.get_mut(key) {
+            Some(r) if r.generation == generation => {
+                r.handler = handler;
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Forget a registration made with [`register`](Self::register).
     pub(crate) fn deregister(&self, source: &mut impl Source, token: Token) {
         let _ = self.inner.registry.deregister(source);

@@ -397,3 +397,44 @@ fn one_gib_to_a_reader_that_stops_reading_keeps_memory_bounded() {
         .unwrap()
         .check::<ConnectionDone>());
 }
+
+#[test]
+fn a_peer_reset_while_we_write_is_a_typed_connection_lost() {
+    let reactor = Reactor::new();
+    let (port, servers) = listen(&reactor, || {
+        let p = Recorder::new();
+        p.pause_on_data.set(true);
+        p
+    });
+    let client = Recorder::new();
+    run_until(&reactor, connect(&reactor, port, client.clone()), 5.0).unwrap();
+    let transport = client.transport();
+    // Fill the socket buffers towards a reader that does not read.
+    let chunk = vec![1u8; 256 * 1024];
+    for _ in 0..16 {
+        transport.write(&chunk);
+    }
+    while servers.borrow().is_empty() {
+        reactor.iterate();
+    }
+    assert!(
+        transport.write_buffer_len() > 0,
+        "data still waiting to be sent"
+    );
+    servers.borrow()[0].transport().abort_connection();
+    // Keep writing: the writes after the reset must not panic, and the loss is reported once.
+    let r = reactor.clone();
+    let t = transport.clone();
+    let writer = reactor::task::LoopingCall::new(Rc::new(r), move || t.write(&[2u8; 1024]));
+    let _writing = writer.start(0.001, true);
+    run_until(&reactor, client.when_lost(), 5.0).unwrap();
+    writer.stop();
+    let reason = client.lost.borrow().clone().unwrap();
+    assert!(reason.check::<ConnectionLost>(), "{reason:?}");
+    assert_eq!(transport.write_buffer_len(), 0, "buffer released");
+    assert_eq!(
+        reactor.registered_sources(),
+        1,
+        "only the listening port is left"
+    );
+}

@@ -118,11 +118,20 @@ impl Connecting {
         let (Some(mut stream), Some(token)) = (stream, token) else {
             return;
         };
-        self.reactor.deregister(&mut stream, token);
-        let result = outcome.and_then(|()| {
-            TcpTransport::new(&self.reactor, stream)
-                .map_err(|error| Failure::new(ConnectError::from_io(self.address, error)))
-        });
+        let result = match outcome {
+            Ok(()) => {
+                TcpTransport::from_registered(&self.reactor, stream, token).ok_or_else(|| {
+                    Failure::new(ConnectError::Io {
+                        address: Some(self.address),
+                        error: io::Error::other("the connecting socket lost its registration"),
+                    })
+                })
+            }
+            Err(failure) => {
+                self.reactor.deregister(&mut stream, token);
+                Err(failure)
+            }
+        };
         let _ = self.result.fire(result);
     }
 

@@ -18,6 +18,8 @@ use std::rc::{Rc, Weak};
 
 /// Bytes read per `read` call (and the size of the reused read buffer).
 const READ_SIZE: usize = 64 * 1024;
+/// Slices per vectored write.
+const MAX_IOV: usize = 16;
 /// Reads per readiness event before yielding to the rest of the loop.
 const MAX_READS_PER_TURN: usize = 32;
 /// A streaming producer is paused when this much is waiting to be sent...
@@ -59,10 +61,39 @@ impl TcpTransport {
     /// Wrap a connected socket and register it with the reactor. No protocol yet: see
     /// [`attach_protocol`](Self::attach_protocol).
     pub(crate) fn new(reactor: &Reactor, mut stream: TcpStream) -> io::Result<Rc<TcpTransport>> {
+        let transport = TcpTransport::build(reactor, &stream);
+        let handler: Rc<dyn Readiness> = transport.clone();
+        let token = reactor.register(
+            &mut stream,
+            Interest::READABLE | Interest::WRITABLE,
+            handler,
+        )?;
+        transport.token.set(Some(token));
+        *transport.stream.borrow_mut() = Some(stream);
+        Ok(transport)
+    }
+
+    /// Take over a socket already registered (READABLE | WRITABLE) under `token`.
+    pub(crate) fn from_registered(
+        reactor: &Reactor,
+        stream: TcpStream,
+        token: Token,
+    ) -> Option<Rc<TcpTransport>> {
+        let transport = TcpTransport::build(reactor, &stream);
+        let handler: Rc<dyn Readiness> = transport.clone();
+        if !reactor.replace_handler(token, handler) {
+            return None;
+        }
+        transport.token.set(Some(token));
+        *transport.stream.borrow_mut() = Some(stream);
+        Some(transport)
+    }
+
+    fn build(reactor: &Reactor, stream: &TcpStream) -> Rc<TcpTransport> {
         let _ = stream.set_nodelay(true);
         let peer = stream.peer_addr().ok();
         let host = stream.local_addr().ok();
-        let transport = Rc::new_cyclic(|me| TcpTransport {
+        Rc::new_cyclic(|me| TcpTransport {
             reactor: reactor.clone(),
             me: me.clone(),
             stream: RefCell::new(None),
@@ -78,16 +109,7 @@ impl TcpTransport {
             producer_paused: Cell::new(false),
             peer,
             host,
-        });
-        let handler: Rc<dyn Readiness> = transport.clone();
-        let token = reactor.register(
-            &mut stream,
-            Interest::READABLE | Interest::WRITABLE,
-            handler,
-        )?;
-        transport.token.set(Some(token));
-        *transport.stream.borrow_mut() = Some(stream);
-        Ok(transport)
+        })
     }
 
     fn attach(self: Rc<Self>, protocol: Rc<dyn IProtocol>) {
@@ -229,9 +251,15 @@ impl TcpTransport {
         let queued = !self.write_buf.borrow().is_empty();
         let mut skip = 0usize;
         if !queued {
-            let io: Vec<IoSlice<'_>> = slices.iter().map(|s| IoSlice::new(s)).collect();
+            // Up to MAX_IOV slices go out in one writev without allocating; the rest is queued.
+            let mut io = [IoSlice::new(&[]); MAX_IOV];
+            let n = slices.len().min(MAX_IOV);
+            for (slot, s) in io.iter_mut().zip(slices) {
+                *slot = IoSlice::new(s);
+            }
             let result = match self.stream.borrow_mut().as_mut() {
-                Some(stream) => stream.write_vectored(&io),
+                Some(stream) if n == 1 => stream.write(slices[0]),
+                Some(stream) => stream.write_vectored(&io[..n]),
                 None => return,
             };
             match result {
