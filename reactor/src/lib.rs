@@ -30,6 +30,7 @@ pub mod endpoints;
 pub mod error;
 pub mod interfaces;
 pub mod iosim;
+mod producer_slot;
 pub mod protocol;
 mod reactor;
 pub mod resolve;

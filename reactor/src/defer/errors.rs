@@ -18,6 +18,7 @@ macro_rules! simple_error {
         impl Error for $name {}
     };
 }
+pub(crate) use simple_error;
 
 simple_error!(
     /// A Deferred was cancelled before it fired.

@@ -6,6 +6,7 @@
 //! [`CancelledError`](super::CancelledError)). Nothing here blocks a thread: they coordinate
 //! callbacks on one reactor thread.
 
+use super::errors::simple_error;
 use super::{maybe_deferred, Deferred, IntoOutcome};
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -405,35 +406,19 @@ impl<T: 'static> fmt::Debug for DeferredQueue<T> {
     }
 }
 
-macro_rules! sync_error {
-    ($(#[$doc:meta])* $name:ident, $message:expr) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-        pub struct $name;
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str($message)
-            }
-        }
-
-        impl Error for $name {}
-    };
-}
-
-sync_error!(
+simple_error!(
     /// `release` on a lock or semaphore that nobody holds.
     NotAcquiredError,
     "release() without a matching acquire()"
 );
 
-sync_error!(
+simple_error!(
     /// `put` on a [`DeferredQueue`] that already keeps `size` values.
     QueueOverflow,
     "the DeferredQueue is full"
 );
 
-sync_error!(
+simple_error!(
     /// `get` on a [`DeferredQueue`] that already has `backlog` waiting gets.
     QueueUnderflow,
     "too many gets are waiting on the DeferredQueue"

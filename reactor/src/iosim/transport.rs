@@ -2,6 +2,7 @@
 
 use crate::defer::Failure;
 use crate::interfaces::{IConsumer, IProducer, IProtocol, IPushProducer, ITransport, Producer};
+use crate::producer_slot::ProducerSlot;
 use bytes::{Bytes, BytesMut};
 use std::cell::{Cell, RefCell};
 use std::fmt;
@@ -58,8 +59,7 @@ pub struct FakeTransport {
     protocol: RefCell<Option<Rc<dyn IProtocol>>>,
     outgoing: RefCell<BytesMut>,
     high_water: Cell<usize>,
-    producer: RefCell<Option<Producer>>,
-    producer_paused: Cell<bool>,
+    producer: ProducerSlot,
     reading_paused: Cell<bool>,
     disconnecting: Cell<bool>,
     aborted: Cell<bool>,
@@ -87,8 +87,7 @@ impl FakeTransport {
             protocol: RefCell::new(Some(protocol)),
             outgoing: RefCell::new(BytesMut::new()),
             high_water: Cell::new(DEFAULT_HIGH_WATER_MARK),
-            producer: RefCell::new(None),
-            producer_paused: Cell::new(false),
+            producer: ProducerSlot::default(),
             reading_paused: Cell::new(false),
             disconnecting: Cell::new(false),
             aborted: Cell::new(false),
@@ -144,12 +143,12 @@ impl FakeTransport {
 
     /// The registered push producer is paused because the buffer passed the high-water mark.
     pub fn producer_paused(&self) -> bool {
-        self.producer_paused.get()
+        self.producer.is_paused()
     }
 
     /// Whether a producer is registered.
     pub fn has_producer(&self) -> bool {
-        self.producer.borrow().is_some()
+        self.producer.is_registered()
     }
 
     pub(super) fn set_protocol(&self, protocol: Rc<dyn IProtocol>) {
@@ -189,15 +188,9 @@ impl FakeTransport {
         if self.is_gone() || self.buffered() > self.high_water.get() {
             return;
         }
-        let producer = self.producer.borrow().clone();
-        match producer {
-            Some(Producer::Push(p)) if self.producer_paused.get() => {
-                self.producer_paused.set(false);
-                p.resume_producing();
-            }
-            Some(Producer::Pull(p)) => p.resume_producing(),
-            _ => {}
-        }
+        // The pump delivers everything at once: resume at the high-water mark.
+        self.producer
+            .after_drain(self.buffered(), self.high_water.get());
     }
 
     /// Deliver `connection_lost` to the protocol, once: stop the producer first, then let go of
@@ -207,11 +200,7 @@ impl FakeTransport {
             return false;
         }
         self.outgoing.borrow_mut().clear();
-        self.producer_paused.set(false);
-        let producer = self.producer.borrow_mut().take();
-        if let Some(producer) = producer {
-            producer.stop_producing();
-        }
+        self.producer.stop();
         let protocol = self.protocol.borrow_mut().take();
         if let Some(protocol) = protocol {
             protocol.connection_lost(reason);
@@ -221,38 +210,21 @@ impl FakeTransport {
 
     /// After a write: pause a push producer if the buffer is past the high-water mark.
     fn check_high_water(&self) {
-        if self.producer_paused.get() || self.buffered() <= self.high_water.get() {
-            return;
-        }
-        let producer = self.producer.borrow().clone();
-        if let Some(Producer::Push(p)) = producer {
-            self.producer_paused.set(true);
-            p.pause_producing();
-        }
+        self.producer
+            .after_write(self.buffered(), self.high_water.get());
     }
 }
 
 impl IConsumer for FakeTransport {
     fn register_producer(&self, producer: Producer) {
-        if self.producer.borrow().is_some() {
-            log::error!("register_producer: a producer is already registered; ignored");
-            return;
-        }
-        if self.is_gone() {
-            producer.stop_producing();
-            return;
-        }
-        *self.producer.borrow_mut() = Some(producer.clone());
-        self.producer_paused.set(false);
-        match producer {
-            Producer::Push(_) => self.check_high_water(),
-            Producer::Pull(p) => p.resume_producing(),
+        if self.producer.register(producer, self.is_gone()) {
+            self.check_high_water();
+            self.producer.start_pull();
         }
     }
 
     fn unregister_producer(&self) {
-        self.producer.borrow_mut().take();
-        self.producer_paused.set(false);
+        self.producer.unregister();
     }
 
     fn write(&self, data: &[u8]) {

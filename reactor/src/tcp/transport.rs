@@ -5,6 +5,7 @@ use crate::error::{ConnectionAborted, ConnectionDone, ConnectionLost};
 use crate::interfaces::{
     IConnection, IConsumer, IProducer, IProtocol, IPushProducer, ITransport, Producer,
 };
+use crate::producer_slot::ProducerSlot;
 use crate::reactor::{Reactor, Readiness};
 use bytes::{Buf, BytesMut};
 use mio::event::Event;
@@ -51,8 +52,7 @@ pub struct TcpTransport {
     /// Readiness arrived (or may have) while reads were paused or not yet attached.
     read_pending: Cell<bool>,
     read_scheduled: Cell<bool>,
-    producer: RefCell<Option<Producer>>,
-    producer_paused: Cell<bool>,
+    producer: ProducerSlot,
     peer: Option<SocketAddr>,
     host: Option<SocketAddr>,
 }
@@ -105,8 +105,7 @@ impl TcpTransport {
             reading_paused: Cell::new(false),
             read_pending: Cell::new(true),
             read_scheduled: Cell::new(false),
-            producer: RefCell::new(None),
-            producer_paused: Cell::new(false),
+            producer: ProducerSlot::default(),
             peer,
             host,
         })
@@ -226,20 +225,12 @@ impl TcpTransport {
         let backlog = self.write_buf.borrow().len();
         if backlog == 0
             && self.state.get() == State::Disconnecting
-            && self.producer.borrow().is_none()
+            && !self.producer.is_registered()
         {
             self.connection_closed(Failure::new(ConnectionDone));
             return;
         }
-        let producer = self.producer.borrow().clone();
-        match producer {
-            Some(Producer::Push(p)) if self.producer_paused.get() && backlog < LOW_WATER => {
-                self.producer_paused.set(false);
-                p.resume_producing();
-            }
-            Some(Producer::Pull(p)) if backlog == 0 => p.resume_producing(),
-            _ => {}
-        }
+        self.producer.after_drain(backlog, LOW_WATER);
     }
 
     /// Write now if nothing is queued; queue the rest.
@@ -292,13 +283,7 @@ impl TcpTransport {
             }
         }
         let backlog = self.write_buf.borrow().len();
-        if backlog > HIGH_WATER && !self.producer_paused.get() {
-            let producer = self.producer.borrow().clone();
-            if let Some(Producer::Push(p)) = producer {
-                self.producer_paused.set(true);
-                p.pause_producing();
-            }
-        }
+        self.producer.after_write(backlog, HIGH_WATER);
     }
 
     /// Tear down at once and tell the protocol (Twisted's `connectionLost`).
@@ -314,10 +299,7 @@ impl TcpTransport {
         }
         self.write_buf.borrow_mut().clear();
         *self.read_buf.borrow_mut() = BytesMut::new();
-        let producer = self.producer.borrow_mut().take();
-        if let Some(producer) = producer {
-            producer.stop_producing();
-        }
+        self.producer.stop();
         let protocol = self.protocol.borrow_mut().take();
         if let Some(protocol) = protocol {
             protocol.connection_lost(reason);
@@ -348,27 +330,15 @@ impl Readiness for TcpTransport {
 
 impl IConsumer for TcpTransport {
     fn register_producer(&self, producer: Producer) {
-        if self.producer.borrow().is_some() {
-            log::error!("register_producer: a producer is already registered");
-            return;
-        }
-        if self.is_closed() {
-            producer.stop_producing();
-            return;
-        }
-        let pull = matches!(producer, Producer::Pull(_));
-        *self.producer.borrow_mut() = Some(producer.clone());
-        self.producer_paused.set(false);
-        if pull {
-            if let Producer::Pull(p) = producer {
-                p.resume_producing();
-            }
+        if self.producer.register(producer, self.is_closed()) {
+            let backlog = self.write_buf.borrow().len();
+            self.producer.after_write(backlog, HIGH_WATER);
+            self.producer.start_pull();
         }
     }
 
     fn unregister_producer(&self) {
-        self.producer.borrow_mut().take();
-        self.producer_paused.set(false);
+        self.producer.unregister();
         if self.state.get() == State::Disconnecting && self.write_buf.borrow().is_empty() {
             self.close_later(Failure::new(ConnectionDone));
         }
@@ -408,7 +378,7 @@ impl ITransport for TcpTransport {
         match self.state.get() {
             State::Open | State::Unattached => {
                 self.state.set(State::Disconnecting);
-                if self.write_buf.borrow().is_empty() && self.producer.borrow().is_none() {
+                if self.write_buf.borrow().is_empty() && !self.producer.is_registered() {
                     self.close_later(Failure::new(ConnectionDone));
                 }
             }
