@@ -279,3 +279,31 @@ fn a_wake_from_another_thread_resumes_the_task_on_the_reactor_thread() {
     assert_stopped_on_its_own(safety);
     assert_eq!(success_of(&task), (5, main_thread));
 }
+
+#[test]
+fn add_callback_on_an_awaited_deferred_takes_the_chain_and_the_task_gets_an_error() {
+    let d = Deferred::<u32>::new();
+    let awaited = d.clone();
+    let task = ensure_deferred(async move { awaited.await });
+    assert!(!task.called());
+    let follower = d.add_callback(|x| x + 1);
+    let error = task.take_result().expect("woken").expect_err("chain taken");
+    assert!(error.check::<reactor::defer::AlreadyChainedError>());
+    d.callback(1).unwrap();
+    assert_eq!(follower.take_result().unwrap().unwrap(), 2);
+}
+
+#[test]
+fn a_second_task_awaiting_the_same_deferred_gets_an_error_not_a_hang() {
+    let d = Deferred::<u32>::new();
+    let (a, b) = (d.clone(), d.clone());
+    let first = ensure_deferred(async move { a.await });
+    let second = ensure_deferred(async move { b.await });
+    let error = second
+        .take_result()
+        .expect("fails at once")
+        .expect_err("one awaiter");
+    assert!(error.check::<reactor::defer::AlreadyChainedError>());
+    d.callback(7).unwrap();
+    assert_eq!(first.take_result().unwrap().unwrap(), 7);
+}

@@ -359,15 +359,20 @@ impl<T: 'static> Deferred<T> {
     /// Attach the continuation and run it at once if the result is already here. `false` when
     /// this Deferred already has a chain.
     fn attach(&self, continuation: Continuation<T>) -> bool {
-        let ready = {
+        let (ready, awaiting) = {
             let mut s = self.cell.state.borrow_mut();
             if s.chained {
                 return false;
             }
             s.chained = true;
             s.continuation = Some(continuation);
-            s.result.is_some() && s.paused == 0
+            (s.result.is_some() && s.paused == 0, s.waker.take())
         };
+        if let Some(waker) = awaiting {
+            // A task awaits this Deferred: the callback takes the chain, and the task's next poll
+            // reports AlreadyChainedError instead of waiting for ever.
+            waker.wake();
+        }
         if ready {
             run(self.cell.clone());
         }
@@ -443,7 +448,9 @@ impl<T: 'static> Deferred<T> {
         }
         match &s.waker {
             Some(w) if w.will_wake(waker) => {}
-            _ => s.waker = Some(waker.clone()),
+            // One awaiter per Deferred, as one chain: a second task gets an error, not a hang.
+            Some(_) => return Some(Err(Failure::new(AlreadyChainedError))),
+            None => s.waker = Some(waker.clone()),
         }
         None
     }

@@ -7,6 +7,10 @@
 //! another thread is sent to the thread's default reactor with `call_from_thread`, so it is
 //! polled on that reactor's next turn.
 //!
+//! One chain per Deferred holds for `await` too: a Deferred has one awaiter. A second task
+//! awaiting the same Deferred, or an `add_callback` on a Deferred a task awaits, takes nothing
+//! silently: the task that lost the chain gets [`AlreadyChainedError`](super::AlreadyChainedError).
+//!
 //! Cancellation: cancelling the Deferred returned by [`ensure_deferred`] drops the future at once
 //! (if the task is being polled at that moment — it cancelled itself — right after that poll
 //! returns). Dropping a future runs its destructors, and dropping a Deferred it awaited does not
