@@ -19,6 +19,8 @@ use std::rc::{Rc, Weak};
 
 /// Bytes read per `read` call (and the size of the reused read buffer).
 const READ_SIZE: usize = 64 * 1024;
+/// Below this much room the read buffer is renewed.
+const MIN_READ_SPACE: usize = 8 * 1024;
 /// Slices per vectored write.
 const MAX_IOV: usize = 16;
 /// Reads per readiness event before yielding to the rest of the loop.
@@ -158,7 +160,12 @@ impl TcpTransport {
             }
             let data = {
                 let mut buf = self.read_buf.borrow_mut();
-                if buf.len() < READ_SIZE {
+                // The buffer stays zero-filled: each read fills its front, which is split off.
+                // Refill only when little is left (reusing the allocation when every earlier
+                // chunk has been dropped), so nothing stale is ever copied.
+                if buf.len() < MIN_READ_SPACE {
+                    buf.clear();
+                    buf.reserve(READ_SIZE);
                     buf.resize(READ_SIZE, 0);
                 }
                 let result = match self.stream.borrow_mut().as_mut() {
