@@ -583,3 +583,79 @@ fn too_many_headers_is_431_and_absolute_uri_is_accepted() {
     );
     assert_eq!(out, text(HELLO));
 }
+
+/// A resource written the Twisted way: `render_get` and `render_post`.
+struct Counter {
+    count: Cell<u32>,
+}
+
+impl treq::web::resource::Resource for Counter {
+    fn render_get(&self, _request: &Rc<Request>) -> Option<RenderResult> {
+        Some(format!("count={}", self.count.get()).into())
+    }
+    fn render_post(&self, request: &Rc<Request>) -> Option<RenderResult> {
+        self.count.set(self.count.get() + 1);
+        request.set_response_code_with_phrase(201, Some("Counted"));
+        Some(RenderResult::Body(Bytes::new()))
+    }
+    fn allowed_methods(&self) -> Vec<&'static str> {
+        vec!["GET", "POST"]
+    }
+    fn is_leaf(&self) -> bool {
+        true
+    }
+}
+
+#[test]
+fn trait_resource_dispatches_by_method() {
+    let site = Site::new(Rc::new(Counter {
+        count: Cell::new(0),
+    }));
+    let (out, _) = over_iosim(
+        &site,
+        b"POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\nGET / HTTP/1.1\r\n\r\nDELETE / HTTP/1.1\r\nConnection: close\r\n\r\n"
+            .to_vec(),
+    );
+    let (head, body) = out.rsplit_once("\r\n\r\n").unwrap();
+    assert!(
+        out.starts_with(
+            "HTTP/1.1 201 Counted\r\nContent-Length: 0\r\n\r\n\
+             HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\ncount=1\
+             HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, POST, HEAD\r\n"
+        ),
+        "{out}"
+    );
+    assert!(head.ends_with("Connection: close"), "{head}");
+    assert!(body.contains("DELETE"), "{body}");
+}
+
+#[test]
+fn notify_finish_failure_is_the_connection_loss_reason() {
+    let request_slot: Rc<RefCell<Option<Rc<Request>>>> = Rc::default();
+    let slot = request_slot.clone();
+    let site = Site::new(Rc::new(FnResource::new(move |request: &Rc<Request>| {
+        *slot.borrow_mut() = Some(request.clone());
+        NOT_DONE_YET
+    })));
+    let client = Rc::new(RawClient {
+        send: b"GET / HTTP/1.1\r\n\r\n".to_vec(),
+        ..RawClient::default()
+    });
+    let (_s, client_transport, pump) = connected_server_and_client(
+        site.build_protocol("127.0.0.1:9".parse().unwrap()),
+        client.clone(),
+    );
+    pump.flush().unwrap();
+    let request = request_slot.borrow().clone().expect("rendered");
+    let first = request.notify_finish();
+    client_transport.lose_connection();
+    pump.flush().unwrap();
+    assert!(request.connection_lost());
+    let failure = first.take_result().unwrap().unwrap_err();
+    assert!(
+        failure.check::<reactor::error::ConnectionDone>(),
+        "{failure:?}"
+    );
+    let late = request.notify_finish().take_result().unwrap().unwrap_err();
+    assert!(late.check::<reactor::error::ConnectionDone>());
+}

@@ -163,7 +163,7 @@ struct ResponseState {
     keep_alive: bool,
     written: u64,
     finished: bool,
-    lost: bool,
+    lost: Option<Failure>,
     notifications: Vec<Deferred<()>>,
 }
 
@@ -358,7 +358,7 @@ impl Request {
 
     /// Whether the connection was lost before the response finished.
     pub fn connection_lost(&self) -> bool {
-        self.response.borrow().lost
+        self.response.borrow().lost.is_some()
     }
 
     fn transport(&self) -> Option<Rc<dyn ITransport>> {
@@ -434,8 +434,8 @@ impl Request {
     pub fn write(&self, data: &[u8]) {
         {
             let response = self.response.borrow();
-            if response.finished || response.lost {
-                if !response.lost {
+            if response.finished || response.lost.is_some() {
+                if response.lost.is_none() {
                     log::warn!("Request::write after finish");
                 }
                 return;
@@ -479,8 +479,8 @@ impl Request {
     pub fn finish(&self) {
         {
             let mut response = self.response.borrow_mut();
-            if response.finished || response.lost {
-                if !response.lost {
+            if response.finished || response.lost.is_some() {
+                if response.lost.is_none() {
                     log::warn!("Request::finish called twice");
                 }
                 return;
@@ -532,8 +532,8 @@ impl Request {
         if response.finished {
             return Deferred::succeed(());
         }
-        if response.lost {
-            return Deferred::fail(reactor::error::ConnectionDone);
+        if let Some(reason) = &response.lost {
+            return Deferred::fail(reason.clone());
         }
         let d = Deferred::new();
         response.notifications.push(d.clone());
@@ -544,10 +544,10 @@ impl Request {
     fn lose(&self, reason: &Failure) {
         let notifications = {
             let mut response = self.response.borrow_mut();
-            if response.finished || response.lost {
+            if response.finished || response.lost.is_some() {
                 return;
             }
-            response.lost = true;
+            response.lost = Some(reason.clone());
             std::mem::take(&mut response.notifications)
         };
         for d in notifications {
@@ -1053,7 +1053,7 @@ impl HTTPChannel {
                 keep_alive: false,
                 written: 0,
                 finished: false,
-                lost: false,
+                lost: None,
                 notifications: Vec::new(),
             }),
             channel: self.this.clone(),
@@ -1131,5 +1131,36 @@ impl IProtocol for HTTPChannel {
         if let Some(request) = current {
             request.lose(&reason);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unquote_decodes_escapes_and_plus() {
+        assert_eq!(&unquote(b"a%20b+c", false)[..], b"a b+c");
+        assert_eq!(&unquote(b"a%20b+c", true)[..], b"a b c");
+        assert_eq!(&unquote(b"%zz%4", true)[..], b"%zz%4");
+        assert_eq!(&unquote(b"%41%", false)[..], b"A%");
+    }
+
+    #[test]
+    fn parse_qs_keeps_blank_values_and_order() {
+        let mut args = Args::new();
+        parse_qs(b"a=1&&b&a=2&c=&=x", &mut args);
+        let get = |k: &[u8]| args.get(k).cloned().unwrap_or_default();
+        assert_eq!(get(b"a"), vec![Bytes::from("1"), Bytes::from("2")]);
+        assert_eq!(get(b"b"), vec![Bytes::new()]);
+        assert_eq!(get(b"c"), vec![Bytes::new()]);
+        assert_eq!(get(b""), vec![Bytes::from("x")]);
+    }
+
+    #[test]
+    fn has_token_is_case_insensitive_and_comma_separated() {
+        assert!(has_token(b"Keep-Alive, Upgrade", b"keep-alive"));
+        assert!(has_token(b"upgrade,close", b"close"));
+        assert!(!has_token(b"closed", b"close"));
     }
 }
