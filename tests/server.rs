@@ -659,3 +659,19 @@ fn notify_finish_failure_is_the_connection_loss_reason() {
     let late = request.notify_finish().take_result().unwrap().unwrap_err();
     assert!(late.check::<reactor::error::ConnectionDone>());
 }
+
+#[test]
+fn no_content_has_no_length_and_no_body() {
+    let site = Site::new(Rc::new(FnResource::new(|request: &Rc<Request>| {
+        request.set_response_code(204);
+        "ignored".into()
+    })));
+    let (out, _) = over_iosim(
+        &site,
+        b"DELETE /x HTTP/1.1\r\n\r\nDELETE /y HTTP/1.1\r\nConnection: close\r\n\r\n".to_vec(),
+    );
+    assert_eq!(
+        out,
+        "HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n"
+    );
+}

@@ -372,8 +372,7 @@ impl Request {
             return None;
         }
         let code = response.code;
-        let no_body =
-            &self.method[..] == b"HEAD" || (100..200).contains(&code) || code == 204 || code == 304;
+        let no_body = &self.method[..] == b"HEAD" || !code_has_body(code);
         let has_length = response.headers.has_header("content-length");
         let framing = if no_body {
             Framing::NoBody
@@ -485,7 +484,10 @@ impl Request {
                 }
                 return;
             }
-            if response.framing.is_none() && !response.headers.has_header("content-length") {
+            if response.framing.is_none()
+                && code_has_body(response.code)
+                && !response.headers.has_header("content-length")
+            {
                 let _ = response.headers.set_raw_headers("Content-Length", ["0"]);
             }
         }
@@ -566,9 +568,13 @@ impl Request {
                     }
                     return;
                 }
-                if !self.started_writing()
-                    && !self.response.borrow().headers.has_header("content-length")
-                {
+                let needs_length = {
+                    let response = self.response.borrow();
+                    response.framing.is_none()
+                        && code_has_body(response.code)
+                        && !response.headers.has_header("content-length")
+                };
+                if needs_length {
                     self.set_header("Content-Length", body.len().to_string());
                 }
                 self.write(&body);
@@ -576,6 +582,11 @@ impl Request {
             }
         }
     }
+}
+
+/// Whether a response with this code may have a body (not 1xx, 204 or 304).
+fn code_has_body(code: u16) -> bool {
+    !((100..200).contains(&code) || code == 204 || code == 304)
 }
 
 /// Whether comma-separated header `value` contains `token` (case-insensitive).
