@@ -675,3 +675,48 @@ fn no_content_has_no_length_and_no_body() {
         "HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n"
     );
 }
+
+#[test]
+fn pipelined_bytes_pause_reading_until_the_response_finishes() {
+    let pending: Rc<RefCell<Option<Rc<Request>>>> = Rc::default();
+    let slot = pending.clone();
+    let site = Site::new(Rc::new(FnResource::new(move |request: &Rc<Request>| {
+        if &request.path()[..] == b"/slow" {
+            *slot.borrow_mut() = Some(request.clone());
+            NOT_DONE_YET
+        } else {
+            RenderResult::Body(request.path().clone())
+        }
+    })))
+    .with_max_head_size(100);
+    let mut send = b"GET /slow HTTP/1.1\r\n\r\n".to_vec();
+    for i in 0..10 {
+        send.extend_from_slice(format!("GET /{i} HTTP/1.1\r\n\r\n").as_bytes());
+    }
+    send.extend_from_slice(b"GET /last HTTP/1.1\r\nConnection: close\r\n\r\n");
+    let client = Rc::new(RawClient {
+        send,
+        ..RawClient::default()
+    });
+    let (server_transport, _c, pump) = connected_server_and_client(
+        site.build_protocol("127.0.0.1:9".parse().unwrap()),
+        client.clone(),
+    );
+    pump.flush().unwrap();
+    assert!(server_transport.reading_paused());
+    assert!(client.received.borrow().is_empty());
+    let request = pending.borrow_mut().take().unwrap();
+    request.write(b"slow");
+    request.finish();
+    pump.flush().unwrap();
+    assert!(!server_transport.reading_paused());
+    let out = text(&client.received.borrow());
+    let mut expected =
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nslow\r\n0\r\n\r\n".to_string();
+    for i in 0..10 {
+        expected.push_str(&format!("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n/{i}"));
+    }
+    expected.push_str("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\n/last");
+    assert_eq!(out, expected);
+    assert!(client.lost.get());
+}

@@ -1106,14 +1106,18 @@ impl IProtocol for HTTPChannel {
     }
 
     fn data_received(&self, data: Bytes) {
-        let pause = {
+        {
             let mut state = self.state.borrow_mut();
             if matches!(state.phase, Phase::Closed) {
                 return;
             }
             state.buf.extend_from_slice(&data);
-            // While a response is under way, pipelined bytes wait; stop reading past a head's
-            // worth of them.
+        }
+        self.process();
+        // While a response is under way, pipelined bytes wait in the buffer; stop reading past
+        // a head's worth of them (resumed when the response finishes).
+        let pause = {
+            let mut state = self.state.borrow_mut();
             let pause = matches!(state.phase, Phase::Responding)
                 && !state.paused
                 && state.buf.len() > self.site.config.max_head_size;
@@ -1126,9 +1130,7 @@ impl IProtocol for HTTPChannel {
             if let Some(transport) = self.transport() {
                 transport.pause_producing();
             }
-            return;
         }
-        self.process();
     }
 
     fn connection_lost(&self, reason: Failure) {
