@@ -104,7 +104,7 @@
 //! * Chunked framing is strict (CRLF required); chunk extensions and
 //!   trailers are bounded and discarded.
 
-mod body;
+pub(crate) mod body;
 mod error;
 mod request;
 mod response;
