@@ -296,7 +296,7 @@ fn pipelined_requests_answered_in_order() {
         if &request.path()[..] == b"/slow" {
             let request = request.clone();
             r.call_later(0.05, move || {
-                request.set_header("Content-Length", "4");
+                request.set_header("Content-Length", "4").unwrap();
                 request.write(b"slow");
                 request.finish();
             });
@@ -373,7 +373,7 @@ fn not_done_yet_finishes_from_call_later_chunked() {
     let flag = finished.clone();
     let r = reactor.clone();
     let site = Site::new(Rc::new(FnResource::new(move |request: &Rc<Request>| {
-        request.set_header("Content-Type", "text/plain");
+        request.set_header("Content-Type", "text/plain").unwrap();
         request.write(b"abc");
         let flag = flag.clone();
         request

@@ -186,7 +186,7 @@ fn html_escape(text: &str) -> String {
 /// (Twisted's `ErrorPage.render`).
 pub fn error_page(request: &Request, code: u16, brief: &str, detail: &str) -> RenderResult {
     request.set_response_code(code);
-    request.set_header("Content-Type", "text/html; charset=utf-8");
+    let _ = request.set_header("Content-Type", "text/html; charset=utf-8");
     let brief = html_escape(brief);
     let detail = html_escape(detail);
     RenderResult::Body(
@@ -205,7 +205,7 @@ pub fn method_not_allowed(request: &Request, allowed: &[&'static str]) -> Render
         methods.push("HEAD");
     }
     let allow = methods.join(", ");
-    request.set_header("Allow", allow.as_bytes());
+    let _ = request.set_header("Allow", allow.as_bytes());
     let method = String::from_utf8_lossy(request.method()).into_owned();
     let detail = if methods.is_empty() {
         format!("The method {method} is not allowed here.")
@@ -298,7 +298,7 @@ impl Data {
 
 impl Resource for Data {
     fn render_get(&self, request: &Rc<Request>) -> Option<RenderResult> {
-        request.set_header("Content-Type", &self.content_type[..]);
+        let _ = request.set_header("Content-Type", &self.content_type[..]);
         Some(RenderResult::Body(self.data.clone()))
     }
 
