@@ -284,7 +284,7 @@ fn a_wake_from_another_thread_resumes_the_task_on_the_reactor_thread() {
 fn add_callback_on_an_awaited_deferred_takes_the_chain_and_the_task_gets_an_error() {
     let d = Deferred::<u32>::new();
     let awaited = d.clone();
-    let task = ensure_deferred(async move { Ok::<_, Failure>(awaited.await?) });
+    let task = ensure_deferred(awaited);
     assert!(!task.called());
     let follower = d.add_callback(|x| x + 1);
     let error = task.take_result().expect("woken").expect_err("chain taken");
@@ -297,8 +297,8 @@ fn add_callback_on_an_awaited_deferred_takes_the_chain_and_the_task_gets_an_erro
 fn a_second_task_awaiting_the_same_deferred_gets_an_error_not_a_hang() {
     let d = Deferred::<u32>::new();
     let (a, b) = (d.clone(), d.clone());
-    let first = ensure_deferred(async move { Ok::<_, Failure>(a.await?) });
-    let second = ensure_deferred(async move { Ok::<_, Failure>(b.await?) });
+    let first = ensure_deferred(a);
+    let second = ensure_deferred(b);
     let error = second
         .take_result()
         .expect("fails at once")
