@@ -5,6 +5,16 @@
 //!   case-insensitive, multi-valued, order-keeping header collection.
 //! * [`http11`]: a sans-IO HTTP/1.1 client core (request writer, response
 //!   parser, body framing) that the reactor protocol drives.
+//! * [`iweb`]: the interfaces `IAgent` and `IBodyProducer`.
+//! * [`error`]: the client's errors (`ResponseFailed`, `ResponseNeverReceived`, ...).
+//! * [`response`]: [`Response`](response::Response) and [`read_body`](response::read_body).
+//! * [`newclient`]: the HTTP/1.1 client protocol on the reactor.
+//! * [`client`]: `Agent`, `HTTPConnectionPool` and the body producers.
 
+pub mod client;
+pub mod error;
 pub mod http11;
 pub mod http_headers;
+pub mod iweb;
+pub mod newclient;
+pub mod response;
