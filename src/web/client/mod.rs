@@ -1,10 +1,10 @@
 //! The port of `twisted.web.client`: [`Agent`], [`HTTPConnectionPool`], the body producers.
 
-// mod agent;
-// mod pool;
+mod agent;
+mod pool;
 // mod producers;
 
-// pub use agent::{Agent, EndpointFactory};
-// pub use pool::HTTPConnectionPool;
+pub use agent::{Agent, EndpointFactory};
+pub use pool::{HTTPConnectionPool, PoolKey};
 // pub use producers::{BytesBodyProducer, FileBodyProducer};
 pub use crate::web::response::read_body;
