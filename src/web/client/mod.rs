@@ -2,9 +2,9 @@
 
 mod agent;
 mod pool;
-// mod producers;
+mod producers;
 
+pub use crate::web::response::read_body;
 pub use agent::{Agent, EndpointFactory};
 pub use pool::{HTTPConnectionPool, PoolKey};
-// pub use producers::{BytesBodyProducer, FileBodyProducer};
-pub use crate::web::response::read_body;
+pub use producers::{BytesBodyProducer, FileBodyProducer, DEFAULT_READ_SIZE};
