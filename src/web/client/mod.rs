@@ -8,3 +8,6 @@ pub use crate::web::response::read_body;
 pub use agent::{Agent, EndpointFactory};
 pub use pool::{HTTPConnectionPool, PoolKey};
 pub use producers::{BytesBodyProducer, FileBodyProducer, DEFAULT_READ_SIZE};
+
+#[cfg(test)]
+mod tests;
