@@ -32,7 +32,7 @@ impl IProtocol for AutoServer {
     fn connection_lost(&self, _reason: Failure) {}
 }
 
-type Connections = Rc<RefCell<Vec<(Rc<AutoServer>, Rc<FakeTransport>, IOPump)>>>;
+type Connections = Rc<RefCell<Vec<(Rc<AutoServer>, Rc<FakeTransport>, Rc<IOPump>)>>>;
 
 struct FakeEndpoint {
     connections: Connections,
@@ -42,7 +42,9 @@ impl IStreamClientEndpoint for FakeEndpoint {
     fn connect(&self, protocol: Rc<dyn IProtocol>) -> Deferred<()> {
         let server = Rc::new(AutoServer::default());
         let (_s, client, pump) = connected_server_and_client(server.clone(), protocol);
-        self.connections.borrow_mut().push((server, client, pump));
+        self.connections
+            .borrow_mut()
+            .push((server, client, Rc::new(pump)));
         Deferred::succeed(())
     }
 }
@@ -93,14 +95,11 @@ impl World {
     }
 
     fn pump(&self) {
-        let n = self.factory.connections.borrow().len();
         for _ in 0..3 {
+            let n = self.factory.connections.borrow().len();
             for i in 0..n {
-                let pump_ok = {
-                    let c = self.factory.connections.borrow();
-                    c[i].2.flush().is_ok()
-                };
-                assert!(pump_ok);
+                let pump = self.factory.connections.borrow()[i].2.clone();
+                assert!(pump.flush().is_ok());
             }
         }
     }
@@ -366,4 +365,38 @@ fn bytes_body_is_written_with_the_head() {
         world.received(0),
         "PUT / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc"
     );
+}
+
+#[test]
+fn cancelled_request_on_cached_connection_is_not_retried() {
+    let world = World::new(true);
+    world.get("http://h/");
+    let d = world.agent.request("GET", "http://h/", None, None);
+    d.cancel();
+    let failure = d.take_result().unwrap().unwrap_err();
+    assert!(
+        failure.check::<reactor::defer::CancelledError>(),
+        "{failure}"
+    );
+    world.pump();
+    assert!(world.client_transport(0).aborted());
+    assert_eq!(world.connections(), 1, "no retry after a cancel");
+    assert_eq!(world.pool.idle_count(&key("h", 80)), 0);
+}
+
+#[test]
+fn stale_cached_connection_is_retried_once_on_a_new_connection() {
+    let world = World::new(true);
+    world.get("http://h/");
+    // The server's side of the idle connection goes away before the client notices.
+    world.client_transport(0).abort_connection();
+    let d = world
+        .agent
+        .request("GET", "http://h/", None, None)
+        .add_callback(|r| read_body(&r));
+    world.pump();
+    world.pump();
+    let body = d.take_result().unwrap().unwrap();
+    assert_eq!(&body[..], b"ok");
+    assert_eq!(world.connections(), 2);
 }
