@@ -239,17 +239,18 @@ impl IAgent for Agent {
         let retry = pool.retries_automatically();
         self.pool.get_connection(&key, &endpoint).add_callback(
             move |(connection, cached): (Rc<HTTP11ClientProtocol>, bool)| {
-                let d = connection.request(request.clone());
                 if !(cached && retry) {
-                    return d;
+                    return connection.request(request);
                 }
-                d.add_errback(move |failure: Failure| {
-                    if !should_retry(&request, &failure) {
-                        return Deferred::fail(failure);
-                    }
-                    pool.new_connection(&key, &endpoint)
-                        .add_callback(move |c: Rc<HTTP11ClientProtocol>| c.request(request))
-                })
+                connection
+                    .request(request.clone())
+                    .add_errback(move |failure: Failure| {
+                        if !should_retry(&request, &failure) {
+                            return Deferred::fail(failure);
+                        }
+                        pool.new_connection(&key, &endpoint)
+                            .add_callback(move |c: Rc<HTTP11ClientProtocol>| c.request(request))
+                    })
             },
         )
     }

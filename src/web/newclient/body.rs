@@ -4,6 +4,7 @@
 use super::protocol::HTTP11ClientProtocol;
 use crate::web::iweb::IBodyProducer;
 use reactor::interfaces::{IConsumer, IProducer, IPushProducer, Producer};
+use std::cell::Cell;
 use std::rc::{Rc, Weak};
 
 /// What a body producer writes to: frames each piece (chunked or length-checked) and writes it
@@ -24,20 +25,45 @@ impl IConsumer for BodyConsumer {
     }
 }
 
-/// An [`IBodyProducer`] seen as the push producer the transport pauses and resumes.
-pub(super) struct ProducerAdapter(pub(super) Rc<dyn IBodyProducer>);
+/// An [`IBodyProducer`] seen as the push producer the transport pauses and resumes. Whoever
+/// stops it first (the transport when the connection is lost, or the protocol), the body
+/// producer's `stop_producing` is called once, and nothing reaches it afterwards.
+pub(super) struct ProducerAdapter {
+    producer: Rc<dyn IBodyProducer>,
+    stopped: Cell<bool>,
+}
+
+impl ProducerAdapter {
+    pub(super) fn new(producer: Rc<dyn IBodyProducer>) -> Rc<ProducerAdapter> {
+        Rc::new(ProducerAdapter {
+            producer,
+            stopped: Cell::new(false),
+        })
+    }
+
+    /// The producer finished on its own: nothing more is passed on.
+    pub(super) fn finished(&self) {
+        self.stopped.set(true);
+    }
+}
 
 impl IProducer for ProducerAdapter {
     fn stop_producing(&self) {
-        self.0.stop_producing();
+        if !self.stopped.replace(true) {
+            self.producer.stop_producing();
+        }
     }
 }
 
 impl IPushProducer for ProducerAdapter {
     fn pause_producing(&self) {
-        self.0.pause_producing();
+        if !self.stopped.get() {
+            self.producer.pause_producing();
+        }
     }
     fn resume_producing(&self) {
-        self.0.resume_producing();
+        if !self.stopped.get() {
+            self.producer.resume_producing();
+        }
     }
 }

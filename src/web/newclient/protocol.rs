@@ -10,11 +10,10 @@ use crate::web::http11::{
     write_request_head, BodyEncoder, BodyFraming, ProtocolError, RequestHead, ResponseEvent,
     ResponseHead, ResponseParser,
 };
-use crate::web::iweb::IBodyProducer;
 use crate::web::response::{BodyChannel, RequestInfo, Response};
 use bytes::{Bytes, BytesMut};
 use reactor::defer::{Deferred, Failure};
-use reactor::interfaces::{IProtocol, ITransport, Producer};
+use reactor::interfaces::{IProducer, IProtocol, ITransport, Producer};
 use std::cell::RefCell;
 use std::fmt;
 use std::rc::{Rc, Weak};
@@ -38,7 +37,7 @@ struct Inner {
     /// The body of the response being read.
     body: Option<Rc<BodyChannel>>,
     /// The request body being streamed.
-    producer: Option<Rc<dyn IBodyProducer>>,
+    producer: Option<Rc<ProducerAdapter>>,
     encoder: Option<BodyEncoder>,
     persistent: bool,
     quiescent_callback: Option<QuiescentCallback>,
@@ -169,6 +168,10 @@ impl HTTP11ClientProtocol {
                 p.abort();
             }
         });
+        let adapter = match (&request.body_producer, streaming) {
+            (Some(p), true) => Some(ProducerAdapter::new(p.clone())),
+            _ => None,
+        };
         {
             let mut s = self.s.borrow_mut();
             s.busy = true;
@@ -180,13 +183,14 @@ impl HTTP11ClientProtocol {
             s.persistent = request.persistent;
             if streaming {
                 s.encoder = Some(encoder);
-                s.producer = request.body_producer.clone();
+                s.producer = adapter.clone();
             }
         }
         transport.write(&out);
         if streaming {
             let producer = request.body_producer.expect("streaming has a producer");
-            transport.register_producer(Producer::Push(Rc::new(ProducerAdapter(producer.clone()))));
+            let adapter = adapter.expect("streaming has an adapter");
+            transport.register_producer(Producer::Push(adapter));
             let consumer = Rc::new(BodyConsumer {
                 protocol: self.me.clone(),
             });
@@ -235,7 +239,9 @@ impl HTTP11ClientProtocol {
             let Some(mut encoder) = s.encoder.take() else {
                 return;
             };
-            s.producer = None;
+            if let Some(adapter) = s.producer.take() {
+                adapter.finished();
+            }
             let mut out = BytesMut::new();
             let finish = result.and_then(|()| {
                 encoder

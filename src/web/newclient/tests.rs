@@ -119,6 +119,7 @@ struct ManualProducer {
     done: Deferred<()>,
     paused: Cell<bool>,
     stopped: Cell<bool>,
+    stops: Cell<usize>,
 }
 
 impl ManualProducer {
@@ -150,6 +151,7 @@ impl IBodyProducer for ManualProducer {
     }
     fn stop_producing(&self) {
         self.stopped.set(true);
+        self.stops.set(self.stops.get() + 1);
     }
 }
 
@@ -630,4 +632,16 @@ fn invalid_response_fails() {
     conn.pump.flush().unwrap();
     assert!(result(&d).unwrap_err().check::<ResponseFailed>());
     assert!(conn.client_transport.aborted());
+}
+
+#[test]
+fn body_producer_is_paused_by_the_transport() {
+    let conn = connect();
+    conn.client_transport.set_high_water_mark(10);
+    let producer = ManualProducer::new(None);
+    let _d = conn.client.request(post(producer.clone()));
+    producer.write(b"0123456789");
+    assert!(producer.paused.get());
+    conn.pump.flush().unwrap();
+    assert!(!producer.paused.get());
 }
