@@ -9,7 +9,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
-use treq::web::client::{read_body, Agent, BytesBodyProducer, HTTPConnectionPool};
+use treq::web::client::{
+    read_body, Agent, BytesBodyProducer, FileBodyProducer, HTTPConnectionPool,
+};
 use treq::web::error::ResponseNeverReceived;
 use treq::web::iweb::{IAgent, IBodyProducer};
 
@@ -309,4 +311,92 @@ fn connection_refused_is_reported() {
         failure.find::<reactor::error::ConnectError>().is_some(),
         "{failure}"
     );
+}
+
+#[test]
+fn large_file_upload_streams_through_the_socket() {
+    let server = serve(|_, _, request| {
+        let end = request.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        let body = &request[end..];
+        let sum: u64 = body.iter().map(|&b| b as u64).sum();
+        ok(&format!("{} {sum}", body.len()))
+    });
+    let reactor = Reactor::new();
+    let agent = Agent::new(&reactor).pool(HTTPConnectionPool::new(&reactor, true));
+    let url = format!("http://127.0.0.1:{}/upload", server.port);
+    let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    let expected_sum: u64 = data.iter().map(|&b| b as u64).sum();
+    let producer: Rc<dyn IBodyProducer> =
+        Rc::new(FileBodyProducer::new(&reactor, std::io::Cursor::new(data)).unwrap());
+    let d = agent
+        .request("PUT", &url, None, Some(producer))
+        .add_callback(|response| read_body(&response));
+    let body = run(&reactor, d).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&body),
+        format!("3000000 {expected_sum}")
+    );
+}
+
+/// A body protocol that pauses the connection after its first piece and resumes later.
+struct SlowReader {
+    reactor: Reactor,
+    transport: std::cell::RefCell<Option<Rc<dyn reactor::interfaces::ITransport>>>,
+    received: std::cell::Cell<usize>,
+    pauses: std::cell::Cell<usize>,
+    done: Deferred<usize>,
+}
+
+impl reactor::interfaces::IProtocol for SlowReader {
+    fn make_connection(&self, transport: Rc<dyn reactor::interfaces::ITransport>) {
+        *self.transport.borrow_mut() = Some(transport);
+    }
+    fn data_received(&self, data: bytes::Bytes) {
+        self.received.set(self.received.get() + data.len());
+        if self.pauses.get() < 3 {
+            self.pauses.set(self.pauses.get() + 1);
+            let transport = self.transport.borrow().clone().unwrap();
+            transport.pause_producing();
+            self.reactor
+                .call_later(0.02, move || transport.resume_producing());
+        }
+    }
+    fn connection_lost(&self, reason: Failure) {
+        if reason.check::<treq::web::error::ResponseDone>() {
+            let _ = self.done.callback(self.received.get());
+        } else {
+            let _ = self.done.errback(reason);
+        }
+    }
+}
+
+#[test]
+fn paused_body_protocol_gets_the_whole_body_after_resuming() {
+    const SIZE: usize = 2_000_000;
+    let server = serve(|_, _, _| {
+        let mut reply = format!("HTTP/1.1 200 OK\r\nContent-Length: {SIZE}\r\n\r\n").into_bytes();
+        reply.extend(std::iter::repeat_n(b'z', SIZE));
+        Reply::Send(reply)
+    });
+    let reactor = Reactor::new();
+    let agent = Agent::new(&reactor).pool(HTTPConnectionPool::new(&reactor, true));
+    let url = format!("http://127.0.0.1:{}/big", server.port);
+    let r = reactor.clone();
+    let d = agent
+        .request("GET", &url, None, None)
+        .add_callback(move |response| {
+            let reader = Rc::new(SlowReader {
+                reactor: r,
+                transport: Default::default(),
+                received: Default::default(),
+                pauses: Default::default(),
+                done: Deferred::new(),
+            });
+            response.deliver_body(reader.clone()).unwrap();
+            reader.done.clone()
+        });
+    assert_eq!(run(&reactor, d).unwrap(), SIZE);
+    // Then the connection is reused.
+    let key = ("http".to_owned(), "127.0.0.1".to_owned(), server.port);
+    assert_eq!(agent.get_pool().idle_count(&key), 1);
 }
