@@ -400,3 +400,57 @@ fn paused_body_protocol_gets_the_whole_body_after_resuming() {
     let key = ("http".to_owned(), "127.0.0.1".to_owned(), server.port);
     assert_eq!(agent.get_pool().idle_count(&key), 1);
 }
+
+/// A body protocol that gives up after the first piece.
+struct Quitter {
+    transport: std::cell::RefCell<Option<Rc<dyn reactor::interfaces::ITransport>>>,
+    done: Deferred<()>,
+}
+
+impl reactor::interfaces::IProtocol for Quitter {
+    fn make_connection(&self, transport: Rc<dyn reactor::interfaces::ITransport>) {
+        *self.transport.borrow_mut() = Some(transport);
+    }
+    fn data_received(&self, _data: bytes::Bytes) {
+        let transport = self.transport.borrow().clone();
+        if let Some(t) = transport {
+            t.stop_producing();
+        }
+    }
+    fn connection_lost(&self, reason: Failure) {
+        let _ = self.done.errback(reason);
+    }
+}
+
+#[test]
+fn abandoned_body_is_not_pooled() {
+    const SIZE: usize = 1_000_000;
+    let server = serve(|_, _, _| {
+        let mut reply = format!("HTTP/1.1 200 OK\r\nContent-Length: {SIZE}\r\n\r\n").into_bytes();
+        reply.extend(std::iter::repeat_n(b'z', SIZE));
+        Reply::Send(reply)
+    });
+    let reactor = Reactor::new();
+    let pool = HTTPConnectionPool::new(&reactor, true);
+    let agent = Agent::new(&reactor).pool(pool.clone());
+    let url = format!("http://127.0.0.1:{}/big", server.port);
+    let d = agent
+        .request("GET", &url, None, None)
+        .add_callback(|response| {
+            let quitter = Rc::new(Quitter {
+                transport: Default::default(),
+                done: Deferred::new(),
+            });
+            response.deliver_body(quitter.clone()).unwrap();
+            quitter.done.clone()
+        });
+    let failure = run(&reactor, d).unwrap_err();
+    assert!(
+        failure.check::<treq::web::error::ResponseFailed>(),
+        "{failure}"
+    );
+    let key = ("http".to_owned(), "127.0.0.1".to_owned(), server.port);
+    assert_eq!(pool.idle_count(&key), 0);
+    assert_eq!(get_body(&reactor, &agent, "GET", &url).unwrap().len(), SIZE);
+    assert_eq!(server.connections.load(Ordering::SeqCst), 2);
+}
