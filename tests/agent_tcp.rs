@@ -454,3 +454,41 @@ fn abandoned_body_is_not_pooled() {
     assert_eq!(get_body(&reactor, &agent, "GET", &url).unwrap().len(), SIZE);
     assert_eq!(server.connections.load(Ordering::SeqCst), 2);
 }
+
+/// The server closes every connection right after its response, without saying so; the second
+/// request is sent from the first one's callback, before the client has read the close.
+fn second_request_after_silent_close(method: &'static str) -> (Result<Vec<u8>, Failure>, usize) {
+    let server = serve(|_, _, _| Reply::SendAndClose(ok_bytes("x")));
+    let reactor = Reactor::new();
+    let agent = Agent::new(&reactor).pool(HTTPConnectionPool::new(&reactor, true));
+    let url = format!("http://127.0.0.1:{}/", server.port);
+    let a = agent.clone();
+    let d = agent
+        .request("GET", &url, None, None)
+        .add_callback(|response| read_body(&response))
+        .add_callback(move |_| {
+            a.request(method, &url, None, None)
+                .add_callback(|response| read_body(&response))
+        });
+    let result = run(&reactor, d).map(|b| b.to_vec());
+    (result, server.connections.load(Ordering::SeqCst))
+}
+
+#[test]
+fn silently_closed_cached_connection_is_retried_for_get() {
+    let (result, connections) = second_request_after_silent_close("GET");
+    assert_eq!(result.unwrap(), b"x");
+    assert_eq!(connections, 2);
+}
+
+#[test]
+fn silently_closed_cached_connection_is_not_retried_for_post() {
+    let (result, connections) = second_request_after_silent_close("POST");
+    let failure = result.unwrap_err();
+    assert!(
+        failure.check::<ResponseNeverReceived>()
+            || failure.check::<treq::web::error::RequestTransmissionFailed>(),
+        "{failure}"
+    );
+    assert_eq!(connections, 1);
+}
