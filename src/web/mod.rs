@@ -7,8 +7,18 @@
 //!   parser, body framing) that the reactor protocol drives.
 //! * [`resource`] and [`server`]: a small HTTP/1.1 server (Twisted's
 //!   `twisted.web.resource` and `twisted.web.server`) for tests and examples.
+//! * [`iweb`]: the interfaces `IAgent` and `IBodyProducer`.
+//! * [`error`]: the client's errors (`ResponseFailed`, `ResponseNeverReceived`, ...).
+//! * [`response`]: [`Response`](response::Response) and [`read_body`](response::read_body).
+//! * [`newclient`]: the HTTP/1.1 client protocol on the reactor.
+//! * [`client`]: `Agent`, `HTTPConnectionPool` and the body producers.
 
+pub mod client;
+pub mod error;
 pub mod http11;
 pub mod http_headers;
+pub mod iweb;
+pub mod newclient;
 pub mod resource;
+pub mod response;
 pub mod server;

@@ -100,7 +100,8 @@
 //! * `Transfer-Encoding` must be exactly `chunked`; anything else
 //!   (`gzip, chunked`, `chunked, gzip`, `xchunked`) is
 //!   [`ProtocolError::UnsupportedTransferEncoding`] rather than read until
-//!   close. It overrides `Content-Length`, and the connection is not reused.
+//!   close. It overrides `Content-Length`; when both are present the
+//!   connection is not reused.
 //! * Chunked framing is strict (CRLF required); chunk extensions and
 //!   trailers are bounded and discarded.
 

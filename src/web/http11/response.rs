@@ -35,8 +35,8 @@ pub enum ResponseEvent {
     /// The response is complete.
     Done {
         /// Whether the response lets the connection carry another request:
-        /// the server did not ask to close, the body was delimited, and no
-        /// `Transfer-Encoding` was involved. The driver must also check that
+        /// the server did not ask to close, the body was delimited, and
+        /// `Transfer-Encoding` did not come with a `Content-Length`. The driver must also check that
         /// no bytes are left in its buffer: bytes after a complete response
         /// were never asked for, so the connection must not be reused.
         reusable: bool,
@@ -211,7 +211,11 @@ impl ResponseParser {
             head.length = Some(0);
             BodyDecoder::length(0)
         } else if is_chunked(&head.headers)? {
-            reusable = false;
+            // A chunked body is delimited, so the connection can carry another request, unless
+            // a Content-Length came with it (a smuggling attempt or a broken intermediary).
+            if head.headers.has_header("content-length") {
+                reusable = false;
+            }
             BodyDecoder::chunked()
         } else if let Some(length) = content_length(&head.headers)? {
             head.length = Some(length);

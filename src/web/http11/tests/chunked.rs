@@ -25,7 +25,7 @@ fn chunks_with_extensions_and_trailers() {
         [head(200, "OK", &[("Transfer-Encoding", "chunked")], None)]
     );
     assert_eq!(out.body, b"hello world");
-    assert_eq!(out.end, done(false, false));
+    assert_eq!(out.end, done(true, false));
     assert!(out.leftover.is_empty());
 }
 
@@ -47,7 +47,7 @@ fn chunk_arriving_in_pieces_gives_several_body_events() {
     assert_eq!(parser.parse(&mut buf), Ok(ResponseEvent::NeedMore));
     buf.extend_from_slice(b"\n1\r\nx\r\n0\r\n\r\nNEXT");
     assert_eq!(parser.parse(&mut buf), Ok(ResponseEvent::Body("x".into())));
-    assert_eq!(parser.parse(&mut buf), done(false, false));
+    assert_eq!(parser.parse(&mut buf), done(true, false));
     assert_eq!(&buf[..], b"NEXT");
 }
 
@@ -60,7 +60,7 @@ fn uppercase_hex_and_sixteen_digit_sizes() {
     );
     assert_eq!(
         (out.body, out.end),
-        (b"0123456789ab".to_vec(), done(false, false))
+        (b"0123456789ab".to_vec(), done(true, false))
     );
 }
 
@@ -140,7 +140,7 @@ fn extension_limit_is_exact() {
         chunked(&body)
     };
     let ok = run(&make(MAX_CHUNK_EXTENSIONS_SIZE), false, false);
-    assert_eq!((ok.body, ok.end), (b"x".to_vec(), done(false, false)));
+    assert_eq!((ok.body, ok.end), (b"x".to_vec(), done(true, false)));
     let too_long = make(MAX_CHUNK_EXTENSIONS_SIZE + 1);
     assert_eq!(
         run(&too_long, false, false).end,
@@ -187,7 +187,7 @@ fn hundred_trailer_lines_are_fine() {
         body.extend_from_slice(format!("T{i}: x\r\n").as_bytes());
     }
     body.extend_from_slice(b"\r\n");
-    assert_eq!(run(&chunked(&body), false, false).end, done(false, false));
+    assert_eq!(run(&chunked(&body), false, false).end, done(true, false));
 }
 
 #[test]
@@ -203,7 +203,7 @@ fn huge_trailer_is_refused_before_its_end() {
 #[test]
 fn bare_lf_trailer_lines_are_accepted() {
     let out = run_every_split(&chunked(b"1\r\nx\r\n0\r\nA: 1\n\n"), false, false);
-    assert_eq!((out.body, out.end), (b"x".to_vec(), done(false, false)));
+    assert_eq!((out.body, out.end), (b"x".to_vec(), done(true, false)));
 }
 
 #[test]
@@ -237,6 +237,17 @@ fn eof_mid_chunk_keeps_delivered_data() {
 #[test]
 fn bytes_after_the_chunked_body_stay_in_buffer() {
     let out = run_every_split(&chunked(b"1\r\nx\r\n0\r\n\r\nHTTP/1.1"), false, false);
-    assert_eq!((out.body, out.end), (b"x".to_vec(), done(false, false)));
+    assert_eq!((out.body, out.end), (b"x".to_vec(), done(true, false)));
     assert_eq!(out.leftover, b"HTTP/1.1");
+}
+
+#[test]
+fn chunked_with_content_length_is_not_reusable() {
+    let input =
+        b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
+    assert_eq!(run(input, false, false).end, done(false, false));
+    assert_eq!(
+        run(&chunked(b"0\r\n\r\n"), false, false).end,
+        done(true, false)
+    );
 }

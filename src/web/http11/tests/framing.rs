@@ -152,7 +152,7 @@ fn unsupported_transfer_encodings() {
         false,
         false,
     );
-    assert_eq!(out.end, done(false, false));
+    assert_eq!(out.end, done(true, false));
 }
 
 #[test]

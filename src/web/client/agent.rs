@@ -1,0 +1,267 @@
+//! [`Agent`]: Twisted's `twisted.web.client.Agent`.
+
+use super::pool::{HTTPConnectionPool, PoolKey};
+use crate::web::error::{
+    InvalidURI, RequestGenerationFailed, RequestNotSent, RequestTransmissionFailed,
+    ResponseNeverReceived, SchemeNotSupported,
+};
+use crate::web::http11::ProtocolError;
+use crate::web::http_headers::{is_token, Headers};
+use crate::web::iweb::{IAgent, IBodyProducer};
+use crate::web::newclient::{HTTP11ClientProtocol, Request};
+use crate::web::response::Response;
+use reactor::defer::{Deferred, Failure};
+use reactor::endpoints::HostnameEndpoint;
+use reactor::interfaces::IStreamClientEndpoint;
+use reactor::Reactor;
+use std::fmt;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use url::{Host, Url};
+
+/// Makes the endpoint a request connects through (Twisted's `IAgentEndpointFactory`).
+///
+/// Tests plug in in-memory endpoints; the default connects with
+/// [`HostnameEndpoint`].
+pub trait EndpointFactory {
+    /// The endpoint for `scheme://host:port`. `host` is a name or an IP address, without
+    /// brackets.
+    fn endpoint_for_uri(
+        &self,
+        scheme: &str,
+        host: &str,
+        port: u16,
+    ) -> Result<Rc<dyn IStreamClientEndpoint>, Failure>;
+}
+
+/// The default factory: TCP through [`HostnameEndpoint`] for `http`; `https` is refused until
+/// TLS exists (this is where a `context_factory` will plug in).
+struct StandardEndpointFactory {
+    reactor: Reactor,
+    connect_timeout: f64,
+    bind_address: Option<SocketAddr>,
+}
+
+impl EndpointFactory for StandardEndpointFactory {
+    fn endpoint_for_uri(
+        &self,
+        scheme: &str,
+        host: &str,
+        port: u16,
+    ) -> Result<Rc<dyn IStreamClientEndpoint>, Failure> {
+        if scheme != "http" {
+            return Err(Failure::new(SchemeNotSupported {
+                scheme: scheme.to_owned(),
+            }));
+        }
+        let mut endpoint =
+            HostnameEndpoint::new(&self.reactor, host, port).timeout(self.connect_timeout);
+        if let Some(address) = self.bind_address {
+            endpoint = endpoint.bind_address(address);
+        }
+        Ok(Rc::new(endpoint))
+    }
+}
+
+/// An HTTP client (Twisted's `Agent`): parses the URI, takes a connection from its
+/// [`HTTPConnectionPool`] and sends the request.
+///
+/// ```no_run
+/// use reactor::Reactor;
+/// use treq::web::client::{Agent, HTTPConnectionPool};
+/// use treq::web::iweb::IAgent;
+///
+/// let reactor = Reactor::new();
+/// let pool = HTTPConnectionPool::new(&reactor, true);
+/// let agent = Agent::new(&reactor).pool(pool).connect_timeout(10.0);
+/// let d = agent.request("GET", "http://example.com/", None, None);
+/// ```
+#[derive(Clone)]
+pub struct Agent {
+    reactor: Reactor,
+    pool: HTTPConnectionPool,
+    factory: Option<Rc<dyn EndpointFactory>>,
+    connect_timeout: f64,
+    bind_address: Option<SocketAddr>,
+}
+
+impl Agent {
+    /// An agent on `reactor` with a non-persistent pool and a 30 s connect timeout.
+    pub fn new(reactor: &Reactor) -> Agent {
+        Agent {
+            reactor: reactor.clone(),
+            pool: HTTPConnectionPool::new(reactor, false),
+            factory: None,
+            connect_timeout: 30.0,
+            bind_address: None,
+        }
+    }
+
+    /// An agent that connects through `factory` (Twisted's `Agent.usingEndpointFactory`).
+    pub fn using_endpoint_factory(
+        reactor: &Reactor,
+        factory: Rc<dyn EndpointFactory>,
+        pool: HTTPConnectionPool,
+    ) -> Agent {
+        Agent {
+            factory: Some(factory),
+            pool,
+            ..Agent::new(reactor)
+        }
+    }
+
+    /// Use `pool` for connections.
+    pub fn pool(mut self, pool: HTTPConnectionPool) -> Agent {
+        self.pool = pool;
+        self
+    }
+
+    /// Give up connecting after `seconds` (Twisted's `connectTimeout`; default 30).
+    pub fn connect_timeout(mut self, seconds: f64) -> Agent {
+        self.connect_timeout = seconds;
+        self
+    }
+
+    /// Bind the local side of connections to `address` (Twisted's `bindAddress`).
+    pub fn bind_address(mut self, address: SocketAddr) -> Agent {
+        self.bind_address = Some(address);
+        self
+    }
+
+    /// The pool this agent uses.
+    pub fn get_pool(&self) -> &HTTPConnectionPool {
+        &self.pool
+    }
+
+    fn endpoint(
+        &self,
+        scheme: &str,
+        host: &str,
+        port: u16,
+    ) -> Result<Rc<dyn IStreamClientEndpoint>, Failure> {
+        match &self.factory {
+            Some(factory) => factory.endpoint_for_uri(scheme, host, port),
+            None => StandardEndpointFactory {
+                reactor: self.reactor.clone(),
+                connect_timeout: self.connect_timeout,
+                bind_address: self.bind_address,
+            }
+            .endpoint_for_uri(scheme, host, port),
+        }
+    }
+
+    fn prepare(
+        &self,
+        method: &str,
+        uri: &str,
+        headers: Option<Headers>,
+        body_producer: Option<Rc<dyn IBodyProducer>>,
+    ) -> Result<(PoolKey, Rc<dyn IStreamClientEndpoint>, Request), Failure> {
+        let invalid = |reason: &str| InvalidURI {
+            uri: uri.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let url = Url::parse(uri).map_err(|e| invalid(&e.to_string()))?;
+        let scheme = url.scheme().to_owned();
+        if scheme != "http" && scheme != "https" {
+            return Err(Failure::new(SchemeNotSupported { scheme }));
+        }
+        if !is_token(method.as_bytes()) {
+            return Err(Failure::new(RequestGenerationFailed::new(vec![
+                Failure::new(ProtocolError::InvalidMethod),
+            ])));
+        }
+        let host = match url.host() {
+            Some(Host::Domain(d)) => d.to_owned(),
+            Some(Host::Ipv4(a)) => a.to_string(),
+            Some(Host::Ipv6(a)) => a.to_string(),
+            None => return Err(Failure::new(invalid("no host"))),
+        };
+        let default_port = if scheme == "https" { 443 } else { 80 };
+        let port = url.port().unwrap_or(default_port);
+        let host_str = url.host_str().unwrap_or_default();
+        let host_header = if port == default_port {
+            host_str.to_owned()
+        } else {
+            format!("{host_str}:{port}")
+        };
+        let mut target = url.path().to_owned();
+        if let Some(query) = url.query() {
+            target.push('?');
+            target.push_str(query);
+        }
+        let endpoint = self.endpoint(&scheme, &host, port)?;
+        let mut request = Request::new(
+            method.as_bytes().to_vec(),
+            target,
+            host_header,
+            headers.unwrap_or_default(),
+        )
+        .persistent(self.pool.persistent())
+        .absolute_uri(uri);
+        request.body_producer = body_producer;
+        Ok(((scheme, host, port), endpoint, request))
+    }
+}
+
+/// Whether a request that failed with `failure` on a cached connection is sent again on a new
+/// one (Twisted's `_RetryingHTTP11ClientProtocol._shouldRetry`).
+fn should_retry(request: &Request, failure: &Failure) -> bool {
+    const IDEMPOTENT: [&[u8]; 5] = [b"GET", b"HEAD", b"OPTIONS", b"DELETE", b"TRACE"];
+    if !IDEMPOTENT.contains(&&request.method[..]) || request.body_producer.is_some() {
+        return false;
+    }
+    let reasons = if let Some(e) = failure.value::<RequestTransmissionFailed>() {
+        &e.reasons
+    } else if let Some(e) = failure.value::<ResponseNeverReceived>() {
+        &e.reasons
+    } else {
+        return failure.check::<RequestNotSent>();
+    };
+    !reasons
+        .iter()
+        .any(|r| r.check::<reactor::defer::CancelledError>())
+}
+
+impl IAgent for Agent {
+    fn request(
+        &self,
+        method: &str,
+        uri: &str,
+        headers: Option<Headers>,
+        body_producer: Option<Rc<dyn IBodyProducer>>,
+    ) -> Deferred<Response> {
+        let (key, endpoint, request) = match self.prepare(method, uri, headers, body_producer) {
+            Ok(prepared) => prepared,
+            Err(failure) => return Deferred::fail(failure),
+        };
+        let pool = self.pool.clone();
+        let retry = pool.retries_automatically();
+        self.pool.get_connection(&key, &endpoint).add_callback(
+            move |(connection, cached): (Rc<HTTP11ClientProtocol>, bool)| {
+                if !(cached && retry) {
+                    return connection.request(request);
+                }
+                connection
+                    .request(request.clone())
+                    .add_errback(move |failure: Failure| {
+                        if !should_retry(&request, &failure) {
+                            return Deferred::fail(failure);
+                        }
+                        pool.new_connection(&key, &endpoint)
+                            .add_callback(move |c: Rc<HTTP11ClientProtocol>| c.request(request))
+                    })
+            },
+        )
+    }
+}
+
+impl fmt::Debug for Agent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Agent")
+            .field("pool", &self.pool)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("bind_address", &self.bind_address)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,36 @@
+//! The port of `twisted.web.client`: [`Agent`], [`HTTPConnectionPool`], the body producers.
+//!
+//! ```no_run
+//! use reactor::Reactor;
+//! use std::rc::Rc;
+//! use treq::web::client::{read_body, Agent, BytesBodyProducer, HTTPConnectionPool};
+//! use treq::web::iweb::IAgent;
+//!
+//! let reactor = Reactor::new();
+//! let pool = HTTPConnectionPool::new(&reactor, true);          // persistent=True
+//! let agent = Agent::new(&reactor).pool(pool).connect_timeout(30.0);
+//! let r = reactor.clone();
+//! agent
+//!     .request("POST", "http://example.com/post", None,
+//!              Some(Rc::new(BytesBodyProducer::new("hello"))))
+//!     .add_callback(|response| {
+//!         println!("{} {:?}", response.code, response.headers);
+//!         read_body(&response)
+//!     })
+//!     .add_callback(|body| println!("{} bytes", body.len()))
+//!     .add_errback(|failure| eprintln!("request failed: {failure}"))
+//!     .add_both(move |_| { let _ = r.stop(); });
+//! reactor.run().unwrap();
+//! ```
+
+mod agent;
+mod pool;
+mod producers;
+
+pub use crate::web::response::read_body;
+pub use agent::{Agent, EndpointFactory};
+pub use pool::{HTTPConnectionPool, PoolKey};
+pub use producers::{BytesBodyProducer, FileBodyProducer, DEFAULT_READ_SIZE};
+
+#[cfg(test)]
+mod tests;

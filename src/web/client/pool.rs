@@ -1,0 +1,258 @@
+//! [`HTTPConnectionPool`]: idle HTTP/1.1 connections kept per (scheme, host, port).
+
+use crate::web::newclient::HTTP11ClientProtocol;
+use reactor::defer::{gather_results, Deferred};
+use reactor::interfaces::{IProtocol, IReactorTime, IStreamClientEndpoint};
+use reactor::{DelayedCall, Reactor};
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::fmt;
+use std::rc::Rc;
+
+/// What idle connections are kept under: `(scheme, host, port)`.
+pub type PoolKey = (String, String, u16);
+
+struct Cached {
+    connection: Rc<HTTP11ClientProtocol>,
+    timeout: DelayedCall,
+}
+
+struct PoolInner {
+    clock: Rc<dyn IReactorTime>,
+    persistent: bool,
+    max_persistent_per_host: Cell<usize>,
+    cached_connection_timeout: Cell<f64>,
+    retry_automatically: Cell<bool>,
+    /// Idle connections per key, oldest first: taken from the end (LIFO).
+    connections: RefCell<HashMap<PoolKey, Vec<Cached>>>,
+}
+
+/// A pool of persistent HTTP/1.1 connections (Twisted's `HTTPConnectionPool`).
+///
+/// With `persistent = false` every request gets a new connection, sent with
+/// `Connection: close`. With `persistent = true`, a connection whose response was read
+/// completely goes back to the pool: at most
+/// [`max_persistent_per_host`](Self::max_persistent_per_host) idle connections per
+/// `(scheme, host, port)` (the oldest is closed to make room), each closed after
+/// [`cached_connection_timeout`](Self::cached_connection_timeout) seconds idle. The most recently
+/// used idle connection is handed out first. An idle connection the server closes leaves the
+/// pool at once. Requests on a cached connection that fail before any response are retried once
+/// on a new connection when [`retry_automatically`](Self::retry_automatically) is set and the
+/// request is idempotent and has no body.
+///
+/// Cloning is cheap: clones share the pool.
+#[derive(Clone)]
+pub struct HTTPConnectionPool {
+    inner: Rc<PoolInner>,
+}
+
+impl HTTPConnectionPool {
+    /// A pool on `reactor`; `persistent` says whether connections are kept.
+    pub fn new(reactor: &Reactor, persistent: bool) -> HTTPConnectionPool {
+        HTTPConnectionPool::with_clock(Rc::new(reactor.clone()), persistent)
+    }
+
+    /// A pool whose idle timeouts run on `clock` (a [`Clock`](reactor::task::Clock) in tests).
+    pub fn with_clock(clock: Rc<dyn IReactorTime>, persistent: bool) -> HTTPConnectionPool {
+        HTTPConnectionPool {
+            inner: Rc::new(PoolInner {
+                clock,
+                persistent,
+                max_persistent_per_host: Cell::new(2),
+                cached_connection_timeout: Cell::new(240.0),
+                retry_automatically: Cell::new(true),
+                connections: RefCell::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// Keep at most `n` idle connections per key (Twisted's `maxPersistentPerHost`, default 2).
+    pub fn max_persistent_per_host(self, n: usize) -> HTTPConnectionPool {
+        self.inner.max_persistent_per_host.set(n);
+        self
+    }
+
+    /// Close idle connections after `seconds` (Twisted's `cachedConnectionTimeout`, default
+    /// 240).
+    pub fn cached_connection_timeout(self, seconds: f64) -> HTTPConnectionPool {
+        self.inner.cached_connection_timeout.set(seconds);
+        self
+    }
+
+    /// Retry idempotent requests that failed on a cached connection (Twisted's
+    /// `retryAutomatically`, default true).
+    pub fn retry_automatically(self, retry: bool) -> HTTPConnectionPool {
+        self.inner.retry_automatically.set(retry);
+        self
+    }
+
+    /// Whether connections are kept between requests.
+    pub fn persistent(&self) -> bool {
+        self.inner.persistent
+    }
+
+    /// Whether failed requests on cached connections are retried.
+    pub fn retries_automatically(&self) -> bool {
+        self.inner.retry_automatically.get()
+    }
+
+    /// How many idle connections are kept for `key`.
+    pub fn idle_count(&self, key: &PoolKey) -> usize {
+        self.inner
+            .connections
+            .borrow()
+            .get(key)
+            .map_or(0, |v| v.len())
+    }
+
+    /// A connection for `key`: the most recently used idle one, or a new one from `endpoint`
+    /// (Twisted's `getConnection`). The flag says whether it came from the pool.
+    pub fn get_connection(
+        &self,
+        key: &PoolKey,
+        endpoint: &Rc<dyn IStreamClientEndpoint>,
+    ) -> Deferred<(Rc<HTTP11ClientProtocol>, bool)> {
+        loop {
+            let cached = {
+                let mut connections = self.inner.connections.borrow_mut();
+                let Some(stack) = connections.get_mut(key) else {
+                    break;
+                };
+                let cached = stack.pop();
+                if stack.is_empty() {
+                    connections.remove(key);
+                }
+                cached
+            };
+            let Some(cached) = cached else { break };
+            cached.timeout.cancel().ok();
+            if cached.connection.is_quiescent() {
+                return Deferred::succeed((cached.connection, true));
+            }
+        }
+        self.new_connection(key, endpoint)
+            .add_callback(|connection: Rc<HTTP11ClientProtocol>| (connection, false))
+    }
+
+    /// A new connection for `key` from `endpoint`, wired to come back to this pool.
+    pub fn new_connection(
+        &self,
+        key: &PoolKey,
+        endpoint: &Rc<dyn IStreamClientEndpoint>,
+    ) -> Deferred<Rc<HTTP11ClientProtocol>> {
+        let protocol = HTTP11ClientProtocol::new();
+        let pool = Rc::downgrade(&self.inner);
+        let k = key.clone();
+        protocol.set_quiescent_callback(move |connection| {
+            if let Some(inner) = pool.upgrade() {
+                HTTPConnectionPool { inner }.put_connection(&k, connection);
+            }
+        });
+        let pool = Rc::downgrade(&self.inner);
+        let k = key.clone();
+        let weak = Rc::downgrade(&protocol);
+        protocol.notify_lost().add_callback(move |()| {
+            if let (Some(inner), Some(connection)) = (pool.upgrade(), weak.upgrade()) {
+                HTTPConnectionPool { inner }.remove(&k, &connection);
+            }
+        });
+        endpoint
+            .connect(protocol.clone() as Rc<dyn IProtocol>)
+            .add_callback(move |()| protocol)
+    }
+
+    /// Take back an idle connection (Twisted's `_putConnection`).
+    fn put_connection(&self, key: &PoolKey, connection: Rc<HTTP11ClientProtocol>) {
+        if !self.inner.persistent || self.inner.max_persistent_per_host.get() == 0 {
+            connection.lose_connection();
+            return;
+        }
+        let pool = Rc::downgrade(&self.inner);
+        let k = key.clone();
+        let weak = Rc::downgrade(&connection);
+        let timeout = self.inner.clock.call_later(
+            self.inner.cached_connection_timeout.get(),
+            Box::new(move || {
+                if let (Some(inner), Some(connection)) = (pool.upgrade(), weak.upgrade()) {
+                    HTTPConnectionPool { inner }.remove(&k, &connection);
+                    connection.lose_connection();
+                }
+            }),
+        );
+        let evicted = {
+            let mut connections = self.inner.connections.borrow_mut();
+            let stack = connections.entry(key.clone()).or_default();
+            let evicted = if stack.len() >= self.inner.max_persistent_per_host.get() {
+                Some(stack.remove(0))
+            } else {
+                None
+            };
+            stack.push(Cached {
+                connection,
+                timeout,
+            });
+            evicted
+        };
+        if let Some(old) = evicted {
+            old.timeout.cancel().ok();
+            old.connection.lose_connection();
+        }
+    }
+
+    /// Forget an idle connection (closed by the server, or timed out).
+    fn remove(&self, key: &PoolKey, connection: &Rc<HTTP11ClientProtocol>) {
+        let removed = {
+            let mut connections = self.inner.connections.borrow_mut();
+            let Some(stack) = connections.get_mut(key) else {
+                return;
+            };
+            let index = stack
+                .iter()
+                .position(|c| Rc::ptr_eq(&c.connection, connection));
+            let removed = index.map(|i| stack.remove(i));
+            if stack.is_empty() {
+                connections.remove(key);
+            }
+            removed
+        };
+        if let Some(cached) = removed {
+            cached.timeout.cancel().ok();
+        }
+    }
+
+    /// Close every idle connection; the Deferred fires when they are all closed (Twisted's
+    /// `closeCachedConnections`).
+    pub fn close_cached_connections(&self) -> Deferred<()> {
+        let all: Vec<Cached> = self
+            .inner
+            .connections
+            .borrow_mut()
+            .drain()
+            .flat_map(|(_, v)| v)
+            .collect();
+        let mut waiting = Vec::with_capacity(all.len());
+        for cached in all {
+            cached.timeout.cancel().ok();
+            waiting.push(cached.connection.notify_lost());
+            cached.connection.lose_connection();
+        }
+        gather_results(waiting, true).add_callback(|_: Vec<()>| ())
+    }
+}
+
+impl fmt::Debug for HTTPConnectionPool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HTTPConnectionPool")
+            .field("persistent", &self.inner.persistent)
+            .field(
+                "max_persistent_per_host",
+                &self.inner.max_persistent_per_host.get(),
+            )
+            .field(
+                "cached_connection_timeout",
+                &self.inner.cached_connection_timeout.get(),
+            )
+            .field("retry_automatically", &self.inner.retry_automatically.get())
+            .finish_non_exhaustive()
+    }
+}

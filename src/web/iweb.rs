@@ -1,0 +1,55 @@
+//! The interfaces of `twisted.web.iweb`: [`IBodyProducer`], [`IAgent`] and [`UNKNOWN_LENGTH`].
+//!
+//! Lengths are `Option<u64>` throughout: `Some(n)` is a known length, `None` (spelled
+//! [`UNKNOWN_LENGTH`] where Twisted code would) an unknown one.
+
+use crate::web::http_headers::Headers;
+use crate::web::response::Response;
+use bytes::Bytes;
+use reactor::defer::Deferred;
+use reactor::interfaces::IConsumer;
+use std::rc::Rc;
+
+/// The length of a body whose size is not known in advance (Twisted's `UNKNOWN_LENGTH`): a
+/// request body of unknown length is sent chunked.
+pub const UNKNOWN_LENGTH: Option<u64> = None;
+
+/// A request body that writes itself to a consumer (Twisted's `IBodyProducer`).
+///
+/// The HTTP client registers the producer with the connection as a push producer, so it is
+/// paused when the socket's buffer is full and resumed when it drains.
+pub trait IBodyProducer {
+    /// The number of bytes [`start_producing`](Self::start_producing) will write, or
+    /// [`UNKNOWN_LENGTH`]. A body that writes a different number of bytes than declared fails the
+    /// request with [`WrongBodyLength`](crate::web::error::WrongBodyLength).
+    fn length(&self) -> Option<u64>;
+    /// Write the body to `consumer`. The Deferred fires when everything has been written, or
+    /// fails if producing failed.
+    fn start_producing(&self, consumer: Rc<dyn IConsumer>) -> Deferred<()>;
+    /// Stop writing until [`resume_producing`](Self::resume_producing).
+    fn pause_producing(&self);
+    /// Writing may go on.
+    fn resume_producing(&self);
+    /// Stop for good (the request was abandoned). The Deferred of `start_producing` must not
+    /// fire afterwards.
+    fn stop_producing(&self);
+    /// The whole body, when it is already in memory (not in Twisted). The client then writes
+    /// head and body in one write instead of calling `start_producing`.
+    fn immediate_body(&self) -> Option<Bytes> {
+        None
+    }
+}
+
+/// Something that makes HTTP requests (Twisted's `IAgent`).
+pub trait IAgent {
+    /// Request `uri` with `method`. The Deferred fires with the [`Response`] once its head has
+    /// arrived; the body is read with [`Response::deliver_body`] or
+    /// [`read_body`](crate::web::response::read_body).
+    fn request(
+        &self,
+        method: &str,
+        uri: &str,
+        headers: Option<Headers>,
+        body_producer: Option<Rc<dyn IBodyProducer>>,
+    ) -> Deferred<Response>;
+}

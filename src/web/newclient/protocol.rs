@@ -1,0 +1,485 @@
+//! [`HTTP11ClientProtocol`]: one connection, one request at a time.
+
+use super::body::{BodyConsumer, ProducerAdapter};
+use super::request::Request;
+use crate::web::error::{
+    protocol_failure, PotentialDataLoss, RequestGenerationFailed, RequestNotSent,
+    RequestTransmissionFailed, ResponseDone, ResponseFailed, ResponseNeverReceived,
+};
+use crate::web::http11::{
+    write_request_head, BodyEncoder, BodyFraming, ProtocolError, RequestHead, ResponseEvent,
+    ResponseHead, ResponseParser,
+};
+use crate::web::response::{BodyChannel, RequestInfo, Response};
+use bytes::{Bytes, BytesMut};
+use reactor::defer::{Deferred, Failure};
+use reactor::interfaces::{IProducer, IProtocol, ITransport, Producer};
+use std::cell::RefCell;
+use std::fmt;
+use std::rc::{Rc, Weak};
+
+/// Called with the protocol when it can take another request.
+type QuiescentCallback = Rc<dyn Fn(Rc<HTTP11ClientProtocol>)>;
+
+#[derive(Default)]
+struct Inner {
+    transport: Option<Rc<dyn ITransport>>,
+    /// A request is in flight (from `request` until its response is complete).
+    busy: bool,
+    /// The connection is gone.
+    lost: bool,
+    /// The response Deferred, until the head arrives.
+    finished: Option<Deferred<Response>>,
+    info: Option<RequestInfo>,
+    parser: Option<ResponseParser>,
+    buf: BytesMut,
+    ever_received: bool,
+    /// The body of the response being read.
+    body: Option<Rc<BodyChannel>>,
+    /// The request body being streamed.
+    producer: Option<Rc<ProducerAdapter>>,
+    encoder: Option<BodyEncoder>,
+    persistent: bool,
+    quiescent_callback: Option<QuiescentCallback>,
+    lost_waiters: Vec<Deferred<()>>,
+}
+
+/// The HTTP/1.1 client protocol (Twisted's `HTTP11ClientProtocol`).
+///
+/// Attach it to a connection, then call [`request`](Self::request). When a response is
+/// complete, the connection may carry another request and nothing extra arrived, the
+/// [quiescent callback](Self::set_quiescent_callback) is called (the pool takes the connection
+/// back); otherwise the connection is closed.
+///
+/// Errors: the connection lost before any response byte → [`ResponseNeverReceived`]; while
+/// the body producer is still writing → [`RequestTransmissionFailed`]; after part of the
+/// response → [`ResponseFailed`] (for the Deferred, or for the body protocol).
+pub struct HTTP11ClientProtocol {
+    me: Weak<HTTP11ClientProtocol>,
+    s: RefCell<Inner>,
+}
+
+impl HTTP11ClientProtocol {
+    /// A protocol not yet connected.
+    pub fn new() -> Rc<HTTP11ClientProtocol> {
+        Rc::new_cyclic(|me| HTTP11ClientProtocol {
+            me: me.clone(),
+            s: RefCell::new(Inner {
+                persistent: true,
+                ..Inner::default()
+            }),
+        })
+    }
+
+    /// Call `callback` each time a response completes and the connection can be reused
+    /// (Twisted's `quiescentCallback`).
+    pub fn set_quiescent_callback(&self, callback: impl Fn(Rc<HTTP11ClientProtocol>) + 'static) {
+        self.s.borrow_mut().quiescent_callback = Some(Rc::new(callback));
+    }
+
+    /// Whether the protocol can take a request now: connected, idle, not closed.
+    pub fn is_quiescent(&self) -> bool {
+        let s = self.s.borrow();
+        s.transport.is_some() && !s.busy && !s.lost
+    }
+
+    /// Whether the connection is gone.
+    pub fn is_lost(&self) -> bool {
+        self.s.borrow().lost
+    }
+
+    /// A Deferred that fires once the connection is lost (at once if it already is).
+    pub fn notify_lost(&self) -> Deferred<()> {
+        let mut s = self.s.borrow_mut();
+        if s.lost {
+            return Deferred::succeed(());
+        }
+        let d = Deferred::new();
+        s.lost_waiters.push(d.clone());
+        d
+    }
+
+    /// Close the connection once written data is sent.
+    pub fn lose_connection(&self) {
+        let transport = self.s.borrow().transport.clone();
+        if let Some(t) = transport {
+            t.lose_connection();
+        }
+    }
+
+    /// Close the connection now (Twisted's `abort`); a request in flight fails.
+    pub fn abort(&self) {
+        let transport = self.s.borrow().transport.clone();
+        if let Some(t) = transport {
+            t.abort_connection();
+        }
+    }
+
+    /// Send `request`. The Deferred fires with the [`Response`] once its head has arrived.
+    ///
+    /// Fails with [`RequestNotSent`] while another request is in flight or once the connection
+    /// is closed, and with [`RequestGenerationFailed`] (nothing written) for an invalid method,
+    /// target or host. Cancelling it aborts the connection.
+    pub fn request(&self, request: Request) -> Deferred<Response> {
+        let transport = {
+            let s = self.s.borrow();
+            match &s.transport {
+                Some(t) if !s.busy && !s.lost => t.clone(),
+                _ => return Deferred::fail(RequestNotSent),
+            }
+        };
+        let framing = match &request.body_producer {
+            None => BodyFraming::None,
+            Some(p) => match p.length() {
+                Some(n) => BodyFraming::Length(n),
+                None => BodyFraming::Chunked,
+            },
+        };
+        let head = RequestHead {
+            method: &request.method,
+            target: &request.target,
+            host: &request.host,
+            headers: &request.headers,
+            framing,
+            keep_alive: request.persistent,
+        };
+        let mut out = BytesMut::with_capacity(256);
+        if let Err(e) = write_request_head(&head, &mut out) {
+            return Deferred::fail(RequestGenerationFailed::new(vec![protocol_failure(e)]));
+        }
+        let mut encoder = BodyEncoder::new(framing);
+        let immediate: Option<Bytes> = request
+            .body_producer
+            .as_ref()
+            .and_then(|p| p.immediate_body());
+        let streaming = request.body_producer.is_some() && immediate.is_none();
+        if !streaming {
+            let body = immediate.unwrap_or_default();
+            let r = encoder
+                .encode(&body, &mut out)
+                .and_then(|_| encoder.finish(&mut out));
+            if let Err(e) = r {
+                return Deferred::fail(RequestGenerationFailed::new(vec![protocol_failure(e)]));
+            }
+        }
+        let me = self.me.clone();
+        let finished = Deferred::with_canceller(move |_| {
+            if let Some(p) = me.upgrade() {
+                p.abort();
+            }
+        });
+        let adapter = match (&request.body_producer, streaming) {
+            (Some(p), true) => Some(ProducerAdapter::new(p.clone())),
+            _ => None,
+        };
+        {
+            let mut s = self.s.borrow_mut();
+            s.busy = true;
+            s.finished = Some(finished.clone());
+            s.info = Some(request.info());
+            s.parser = Some(ResponseParser::new(&request.method[..] == b"HEAD"));
+            s.buf.clear();
+            s.ever_received = false;
+            s.persistent = request.persistent;
+            if streaming {
+                s.encoder = Some(encoder);
+                s.producer = adapter.clone();
+            }
+        }
+        transport.write(&out);
+        if streaming {
+            let producer = request.body_producer.expect("streaming has a producer");
+            let adapter = adapter.expect("streaming has an adapter");
+            transport.register_producer(Producer::Push(adapter));
+            let consumer = Rc::new(BodyConsumer {
+                protocol: self.me.clone(),
+            });
+            let me = self.me.clone();
+            let me2 = self.me.clone();
+            producer.start_producing(consumer).add_callbacks(
+                move |()| {
+                    if let Some(p) = me.upgrade() {
+                        p.body_produced(Ok(()));
+                    }
+                },
+                move |failure: Failure| {
+                    if let Some(p) = me2.upgrade() {
+                        p.body_produced(Err(failure));
+                    }
+                },
+            );
+        }
+        finished
+    }
+
+    /// A piece of request body from the producer.
+    pub(super) fn write_body(&self, data: &[u8]) {
+        let (transport, frame) = {
+            let mut s = self.s.borrow_mut();
+            let Some(encoder) = s.encoder.as_mut() else {
+                return;
+            };
+            let frame = encoder.frame(data.len());
+            (s.transport.clone(), frame)
+        };
+        match frame {
+            Ok(frame) => {
+                if let Some(t) = transport {
+                    t.write_sequence(&[frame.prefix(), data, frame.suffix()]);
+                }
+            }
+            Err(e) => self.body_failed(protocol_failure(e), true),
+        }
+    }
+
+    /// The producer's Deferred fired.
+    fn body_produced(&self, result: Result<(), Failure>) {
+        let (transport, finish) = {
+            let mut s = self.s.borrow_mut();
+            let Some(mut encoder) = s.encoder.take() else {
+                return;
+            };
+            if let Some(adapter) = s.producer.take() {
+                adapter.finished();
+            }
+            let mut out = BytesMut::new();
+            let finish = result.and_then(|()| {
+                encoder
+                    .finish(&mut out)
+                    .map(|()| out)
+                    .map_err(protocol_failure)
+            });
+            (s.transport.clone(), finish)
+        };
+        if let Some(t) = &transport {
+            t.unregister_producer();
+        }
+        match finish {
+            Ok(out) => {
+                if let Some(t) = &transport {
+                    t.write(&out);
+                }
+            }
+            Err(failure) => self.body_failed(failure, false),
+        }
+    }
+
+    /// Sending the body failed: stop the producer, fail the request, close the connection.
+    fn body_failed(&self, failure: Failure, stop_producer: bool) {
+        let (transport, producer, finished) = {
+            let mut s = self.s.borrow_mut();
+            s.encoder = None;
+            (s.transport.clone(), s.producer.take(), s.finished.take())
+        };
+        if let Some(t) = &transport {
+            t.unregister_producer();
+        }
+        if let (true, Some(p)) = (stop_producer, producer) {
+            p.stop_producing();
+        }
+        if let Some(d) = finished {
+            let _ = d.errback(RequestTransmissionFailed::new(vec![failure]));
+        }
+        if let Some(t) = transport {
+            t.abort_connection();
+        }
+    }
+
+    fn got_head(&self, head: ResponseHead) {
+        let (finished, response) = {
+            let mut s = self.s.borrow_mut();
+            let channel = BodyChannel::new(s.transport.clone());
+            s.body = Some(channel.clone());
+            let info = s.info.clone().expect("a request is in flight");
+            (s.finished.take(), Response::new(head, info, channel))
+        };
+        match finished {
+            Some(d) => {
+                let _ = d.callback(response);
+            }
+            None => {
+                // The request already failed (its body could not be sent): drop the body.
+                response.body_channel().finish(Failure::new(ResponseDone));
+            }
+        }
+    }
+
+    fn response_done(&self, reusable: bool, potential_data_loss: bool) {
+        let (transport, body, producer, reuse, callback) = {
+            let mut s = self.s.borrow_mut();
+            let still_sending = s.encoder.is_some();
+            s.encoder = None;
+            let reuse = reusable && s.buf.is_empty() && !still_sending && s.persistent && !s.lost;
+            s.parser = None;
+            s.info = None;
+            s.busy = !reuse;
+            (
+                s.transport.clone(),
+                s.body.take(),
+                s.producer.take(),
+                reuse,
+                s.quiescent_callback.clone(),
+            )
+        };
+        if let Some(p) = producer {
+            // The response is complete before the request body: stop sending it.
+            if let Some(t) = &transport {
+                t.unregister_producer();
+            }
+            p.stop_producing();
+        }
+        if let Some(body) = &body {
+            body.release_transport();
+        }
+        if reuse {
+            if let (Some(cb), Some(me)) = (callback, self.me.upgrade()) {
+                cb(me);
+            }
+        } else if let Some(t) = &transport {
+            t.lose_connection();
+        }
+        if let Some(body) = body {
+            let reason = if potential_data_loss {
+                Failure::new(PotentialDataLoss)
+            } else {
+                Failure::new(ResponseDone)
+            };
+            body.finish(reason);
+        }
+    }
+
+    fn parse_failed(&self, error: ProtocolError) {
+        let (transport, finished, body) = {
+            let mut s = self.s.borrow_mut();
+            s.parser = None;
+            (s.transport.clone(), s.finished.take(), s.body.take())
+        };
+        let failure = ResponseFailed::new(vec![protocol_failure(error)]);
+        if let Some(d) = finished {
+            let _ = d.errback(failure);
+        } else if let Some(body) = body {
+            body.finish(Failure::new(failure));
+        }
+        if let Some(t) = transport {
+            t.abort_connection();
+        }
+    }
+}
+
+impl IProtocol for HTTP11ClientProtocol {
+    fn make_connection(&self, transport: Rc<dyn ITransport>) {
+        self.s.borrow_mut().transport = Some(transport);
+    }
+
+    fn data_received(&self, data: Bytes) {
+        let unsolicited = {
+            let mut s = self.s.borrow_mut();
+            if s.lost {
+                return;
+            }
+            if s.parser.is_none() {
+                true
+            } else {
+                s.buf.extend_from_slice(&data);
+                s.ever_received = true;
+                false
+            }
+        };
+        if unsolicited {
+            // Bytes nobody asked for: the connection cannot be trusted any more.
+            self.abort();
+            return;
+        }
+        loop {
+            let event = {
+                let mut s = self.s.borrow_mut();
+                let s = &mut *s;
+                match s.parser.as_mut() {
+                    Some(parser) if !s.lost => parser.parse(&mut s.buf),
+                    _ => return,
+                }
+            };
+            match event {
+                Ok(ResponseEvent::Head(head)) => self.got_head(head),
+                Ok(ResponseEvent::Body(data)) => {
+                    let body = self.s.borrow().body.clone();
+                    if let Some(body) = body {
+                        body.data(data);
+                    }
+                }
+                Ok(ResponseEvent::Done {
+                    reusable,
+                    potential_data_loss,
+                }) => return self.response_done(reusable, potential_data_loss),
+                Ok(ResponseEvent::NeedMore) => return,
+                Err(e) => return self.parse_failed(e),
+            }
+        }
+    }
+
+    fn connection_lost(&self, reason: Failure) {
+        let (parser, finished, body, producer, sending, ever_received, waiters) = {
+            let mut s = self.s.borrow_mut();
+            if s.lost {
+                return;
+            }
+            s.lost = true;
+            s.transport = None;
+            let sending = s.encoder.take().is_some();
+            (
+                s.parser.take(),
+                s.finished.take(),
+                s.body.take(),
+                s.producer.take(),
+                sending,
+                s.ever_received,
+                std::mem::take(&mut s.lost_waiters),
+            )
+        };
+        if let Some(p) = producer {
+            p.stop_producing();
+        }
+        if let Some(d) = finished {
+            let failure = if ever_received {
+                let mut reasons = vec![reason.clone()];
+                if let Some(Err(e)) = parser.map(|mut p| p.eof()) {
+                    reasons.push(protocol_failure(e));
+                }
+                Failure::new(ResponseFailed::new(reasons))
+            } else if sending {
+                Failure::new(RequestTransmissionFailed::new(vec![reason.clone()]))
+            } else {
+                Failure::new(ResponseNeverReceived::new(vec![reason.clone()]))
+            };
+            let _ = d.errback(failure);
+        } else if let Some(body) = body {
+            let end = match parser.map(|mut p| p.eof()) {
+                Some(Ok(ResponseEvent::Done {
+                    potential_data_loss: true,
+                    ..
+                })) => Failure::new(PotentialDataLoss),
+                Some(Ok(_)) => Failure::new(ResponseDone),
+                Some(Err(e)) => Failure::new(ResponseFailed::new(vec![
+                    reason.clone(),
+                    protocol_failure(e),
+                ])),
+                None => Failure::new(ResponseFailed::new(vec![reason.clone()])),
+            };
+            body.finish(end);
+        }
+        for waiter in waiters {
+            let _ = waiter.callback(());
+        }
+    }
+}
+
+impl fmt::Debug for HTTP11ClientProtocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.s.borrow();
+        f.debug_struct("HTTP11ClientProtocol")
+            .field("busy", &s.busy)
+            .field("lost", &s.lost)
+            .field("persistent", &s.persistent)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,352 @@
+//! [`Response`] (Twisted's `twisted.web._newclient.Response`) and [`read_body`].
+//!
+//! A response is handed out as soon as its head has arrived. Its body is read by giving a
+//! protocol to [`Response::deliver_body`]: the protocol gets `make_connection` with a transport
+//! whose `pause_producing`/`resume_producing`/`stop_producing` act on the connection (so a slow
+//! body protocol slows the socket down), then `data_received` for each piece, then
+//! `connection_lost` with [`ResponseDone`], [`PotentialDataLoss`] or
+//! [`ResponseFailed`](crate::web::error::ResponseFailed).
+//!
+//! Body bytes that arrive before `deliver_body` is called are kept; once more than
+//! [`BODY_BUFFER_LIMIT`] bytes wait, the connection stops reading until they are delivered.
+
+use crate::web::error::{PartialDownloadError, PotentialDataLoss, ResponseDone};
+use crate::web::http_headers::Headers;
+use bytes::{Bytes, BytesMut};
+use reactor::defer::{Deferred, Failure};
+use reactor::interfaces::{IConsumer, IProducer, IProtocol, IPushProducer, ITransport, Producer};
+use std::cell::{Cell, RefCell};
+use std::error::Error;
+use std::fmt;
+use std::net::SocketAddr;
+use std::rc::Rc;
+
+/// Bytes of body kept for a response whose body has not been asked for yet, before the
+/// connection stops reading.
+pub const BODY_BUFFER_LIMIT: usize = 64 * 1024;
+
+/// The request a response answers (the parts of Twisted's `Response.request` kept here).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestInfo {
+    /// The method, such as `b"GET"`.
+    pub method: Bytes,
+    /// The absolute URI requested.
+    pub absolute_uri: String,
+}
+
+/// An HTTP response whose head has arrived (Twisted's `IResponse`/`Response`).
+///
+/// Cloning is cheap and every clone shares the one body.
+#[derive(Clone)]
+pub struct Response {
+    /// The HTTP version: `(1, 0)` or `(1, 1)`.
+    pub version: (u8, u8),
+    /// The status code.
+    pub code: u16,
+    /// The reason phrase.
+    pub phrase: Bytes,
+    /// The response headers.
+    pub headers: Headers,
+    /// The body length if known ([`UNKNOWN_LENGTH`](crate::web::iweb::UNKNOWN_LENGTH), `None`,
+    /// otherwise).
+    pub length: Option<u64>,
+    /// The request this response answers.
+    pub request: RequestInfo,
+    /// The response before this one, when a redirect was followed.
+    pub previous_response: Option<Box<Response>>,
+    body: Rc<BodyChannel>,
+}
+
+impl Response {
+    pub(crate) fn new(
+        head: crate::web::http11::ResponseHead,
+        request: RequestInfo,
+        body: Rc<BodyChannel>,
+    ) -> Response {
+        Response {
+            version: head.version,
+            code: head.code,
+            phrase: head.phrase,
+            headers: head.headers,
+            length: head.length,
+            request,
+            previous_response: None,
+            body,
+        }
+    }
+
+    pub(crate) fn body_channel(&self) -> &Rc<BodyChannel> {
+        &self.body
+    }
+
+    /// Give the body to `protocol` (Twisted's `deliverBody`): `make_connection`, the bytes
+    /// already received, the rest as it arrives, then `connection_lost` with
+    /// [`ResponseDone`], [`PotentialDataLoss`] or [`ResponseFailed`](crate::web::error::ResponseFailed). Fails with
+    /// [`BodyAlreadyDelivered`] on a second call.
+    pub fn deliver_body(&self, protocol: Rc<dyn IProtocol>) -> Result<(), BodyAlreadyDelivered> {
+        self.body.deliver(protocol, self.body.clone())
+    }
+}
+
+impl fmt::Debug for Response {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Response")
+            .field("version", &self.version)
+            .field("code", &self.code)
+            .field("phrase", &self.phrase)
+            .field("headers", &self.headers)
+            .field("length", &self.length)
+            .field("request", &self.request)
+            .finish_non_exhaustive()
+    }
+}
+
+/// [`Response::deliver_body`] was called a second time: a body can be read only once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BodyAlreadyDelivered;
+
+impl fmt::Display for BodyAlreadyDelivered {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the response body was already delivered to another protocol")
+    }
+}
+impl Error for BodyAlreadyDelivered {}
+
+enum BodyState {
+    Initial {
+        chunks: Vec<Bytes>,
+        buffered: usize,
+        end: Option<Failure>,
+    },
+    Connected(Rc<dyn IProtocol>),
+    Finished,
+}
+
+/// Where a response's body goes: kept until `deliver_body`, then passed on.
+pub(crate) struct BodyChannel {
+    state: RefCell<BodyState>,
+    transport: RefCell<Option<Rc<dyn ITransport>>>,
+    paused: Cell<bool>,
+}
+
+impl BodyChannel {
+    /// A channel for a body read from `transport`.
+    pub(crate) fn new(transport: Option<Rc<dyn ITransport>>) -> Rc<BodyChannel> {
+        Rc::new(BodyChannel {
+            state: RefCell::new(BodyState::Initial {
+                chunks: Vec::new(),
+                buffered: 0,
+                end: None,
+            }),
+            transport: RefCell::new(transport),
+            paused: Cell::new(false),
+        })
+    }
+
+    fn transport(&self) -> Option<Rc<dyn ITransport>> {
+        self.transport.borrow().clone()
+    }
+
+    fn pause(&self) {
+        if !self.paused.replace(true) {
+            if let Some(t) = self.transport() {
+                t.pause_producing();
+            }
+        }
+    }
+
+    fn resume(&self) {
+        if self.paused.replace(false) {
+            if let Some(t) = self.transport() {
+                t.resume_producing();
+            }
+        }
+    }
+
+    /// Body bytes arrived.
+    pub(crate) fn data(&self, data: Bytes) {
+        let protocol = {
+            let mut state = self.state.borrow_mut();
+            match &mut *state {
+                BodyState::Initial {
+                    chunks, buffered, ..
+                } => {
+                    *buffered += data.len();
+                    chunks.push(data);
+                    let over = *buffered > BODY_BUFFER_LIMIT;
+                    drop(state);
+                    if over {
+                        self.pause();
+                    }
+                    return;
+                }
+                BodyState::Connected(p) => p.clone(),
+                BodyState::Finished => return,
+            }
+        };
+        protocol.data_received(data);
+    }
+
+    /// The connection no longer serves this body: resume it if the body paused it, and forget
+    /// it (so a late pause cannot touch a connection serving another request).
+    pub(crate) fn release_transport(&self) {
+        self.resume();
+        self.transport.borrow_mut().take();
+    }
+
+    /// The body ended with `reason`.
+    pub(crate) fn finish(&self, reason: Failure) {
+        self.release_transport();
+        let protocol = {
+            let mut state = self.state.borrow_mut();
+            match &mut *state {
+                BodyState::Initial { end, .. } => {
+                    if end.is_none() {
+                        *end = Some(reason);
+                    }
+                    return;
+                }
+                BodyState::Connected(p) => {
+                    let p = p.clone();
+                    *state = BodyState::Finished;
+                    p
+                }
+                BodyState::Finished => return,
+            }
+        };
+        protocol.connection_lost(reason);
+    }
+
+    fn deliver(
+        &self,
+        protocol: Rc<dyn IProtocol>,
+        me: Rc<BodyChannel>,
+    ) -> Result<(), BodyAlreadyDelivered> {
+        let (chunks, end) = {
+            let mut state = self.state.borrow_mut();
+            match std::mem::replace(&mut *state, BodyState::Connected(protocol.clone())) {
+                BodyState::Initial { chunks, end, .. } => (chunks, end),
+                other => {
+                    *state = other;
+                    return Err(BodyAlreadyDelivered);
+                }
+            }
+        };
+        protocol.make_connection(Rc::new(BodyTransport { channel: me }));
+        for chunk in chunks {
+            if !matches!(*self.state.borrow(), BodyState::Connected(_)) {
+                return Ok(());
+            }
+            protocol.data_received(chunk);
+        }
+        match end {
+            Some(reason) => {
+                *self.state.borrow_mut() = BodyState::Finished;
+                protocol.connection_lost(reason);
+            }
+            None => {
+                // Reading was paused only because nobody took the bytes.
+                self.resume();
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The transport a body protocol gets: flow control acts on the connection; writing does
+/// nothing (there is nothing to write to a response).
+struct BodyTransport {
+    channel: Rc<BodyChannel>,
+}
+
+impl IConsumer for BodyTransport {
+    fn register_producer(&self, producer: Producer) {
+        producer.stop_producing();
+    }
+    fn unregister_producer(&self) {}
+    fn write(&self, _data: &[u8]) {}
+}
+
+impl IProducer for BodyTransport {
+    /// Stop receiving the body: the connection is closed (and not reused).
+    fn stop_producing(&self) {
+        if let Some(t) = self.channel.transport() {
+            t.abort_connection();
+        }
+    }
+}
+
+impl IPushProducer for BodyTransport {
+    fn pause_producing(&self) {
+        self.channel.pause();
+    }
+    fn resume_producing(&self) {
+        self.channel.resume();
+    }
+}
+
+impl ITransport for BodyTransport {
+    fn write_sequence(&self, _data: &[&[u8]]) {}
+    fn lose_connection(&self) {
+        self.stop_producing();
+    }
+    fn abort_connection(&self) {
+        self.stop_producing();
+    }
+    fn get_peer(&self) -> Option<SocketAddr> {
+        self.channel.transport().and_then(|t| t.get_peer())
+    }
+    fn get_host(&self) -> Option<SocketAddr> {
+        self.channel.transport().and_then(|t| t.get_host())
+    }
+}
+
+struct Collector {
+    body: RefCell<BytesMut>,
+    done: Deferred<Bytes>,
+    transport: Rc<RefCell<Option<Rc<dyn ITransport>>>>,
+}
+
+impl IProtocol for Collector {
+    fn make_connection(&self, transport: Rc<dyn ITransport>) {
+        *self.transport.borrow_mut() = Some(transport);
+    }
+    fn data_received(&self, data: Bytes) {
+        self.body.borrow_mut().extend_from_slice(&data);
+    }
+    fn connection_lost(&self, reason: Failure) {
+        self.transport.borrow_mut().take();
+        let body = std::mem::take(&mut *self.body.borrow_mut()).freeze();
+        let result = if reason.check::<ResponseDone>() {
+            Ok(body)
+        } else if reason.check::<PotentialDataLoss>() {
+            Err(Failure::new(PartialDownloadError { body }))
+        } else {
+            Err(reason)
+        };
+        let _ = self.done.fire(result);
+    }
+}
+
+/// The whole body of `response` (Twisted's `readBody`). A body that ended with the connection
+/// and had no length fails with [`PartialDownloadError`] (which holds the bytes); a lost
+/// connection fails with [`ResponseFailed`](crate::web::error::ResponseFailed). Cancelling the Deferred aborts the connection.
+pub fn read_body(response: &Response) -> Deferred<Bytes> {
+    let transport: Rc<RefCell<Option<Rc<dyn ITransport>>>> = Rc::new(RefCell::new(None));
+    let for_cancel = transport.clone();
+    let done = Deferred::with_canceller(move |_| {
+        let t = for_cancel.borrow_mut().take();
+        if let Some(t) = t {
+            t.abort_connection();
+        }
+    });
+    let collector = Rc::new(Collector {
+        body: RefCell::new(BytesMut::new()),
+        done: done.clone(),
+        transport,
+    });
+    if let Err(e) = response.deliver_body(collector) {
+        return Deferred::fail(e);
+    }
+    done
+}
