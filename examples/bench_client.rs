@@ -1,0 +1,278 @@
+//! The benchmark client for the referee in `shared/bench` (see its README for the contract):
+//!
+//! ```text
+//! bench_client --mode seq|conc|newconn|download|upload --url URL --n N --c C [--size BYTES]
+//! ```
+//!
+//! prints one JSON line. It is written as a user would write it: `Agent` + `HTTPConnectionPool`,
+//! Deferred callbacks on the reactor, the download read through `deliver_body`, the upload
+//! streamed from an `IBodyProducer` that honours pause/resume. HTTPS is not supported yet.
+
+use bytes::Bytes;
+use reactor::defer::{Deferred, Failure};
+use reactor::interfaces::{IConsumer, IProtocol, ITransport};
+use reactor::Reactor;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::time::Instant;
+use treq::web::client::{read_body, Agent, HTTPConnectionPool};
+use treq::web::iweb::{IAgent, IBodyProducer};
+
+struct Args {
+    mode: String,
+    url: String,
+    n: usize,
+    c: usize,
+    size: usize,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        mode: "seq".into(),
+        url: String::new(),
+        n: 1000,
+        c: 1,
+        size: 0,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let value = it.next().ok_or(format!("{flag} needs a value"))?;
+        let number = || value.parse::<usize>().map_err(|e| format!("{flag}: {e}"));
+        match flag.as_str() {
+            "--mode" => args.mode = value.clone(),
+            "--url" => args.url = value.clone(),
+            "--n" => args.n = number()?,
+            "--c" => args.c = number()?.max(1),
+            "--size" => args.size = number()?,
+            "--ca" => return Err("HTTPS is not supported yet".into()),
+            other => return Err(format!("unknown flag {other}")),
+        }
+    }
+    if args.url.is_empty() {
+        return Err("--url is required".into());
+    }
+    Ok(args)
+}
+
+/// User + system CPU seconds of this process (what the referee's other clients report).
+#[allow(unsafe_code)]
+fn cpu_seconds() -> f64 {
+    // getrusage has no safe wrapper in std; this example is the only place it is used, and the
+    // library itself forbids unsafe code.
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: RUSAGE_SELF is valid and `usage` points to writable memory of the right size.
+    let usage = unsafe {
+        if libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) != 0 {
+            return 0.0;
+        }
+        usage.assume_init()
+    };
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
+/// Counts a streamed response body.
+#[derive(Default)]
+struct Counter {
+    bytes: Cell<u64>,
+    done: RefCell<Option<Deferred<u64>>>,
+}
+
+impl IProtocol for Counter {
+    fn make_connection(&self, _transport: Rc<dyn ITransport>) {}
+    fn data_received(&self, data: Bytes) {
+        self.bytes.set(self.bytes.get() + data.len() as u64);
+    }
+    fn connection_lost(&self, _reason: Failure) {
+        // ResponseDone (or PotentialDataLoss): the count is what arrived.
+        let done = self.done.borrow_mut().take();
+        if let Some(d) = done {
+            let _ = d.callback(self.bytes.get());
+        }
+    }
+}
+
+/// Streams a body in 256 KiB slices of one buffer, pausing when the consumer says so.
+struct SliceProducer {
+    reactor: Reactor,
+    body: Bytes,
+    sent: Cell<usize>,
+    paused: Cell<bool>,
+    consumer: RefCell<Option<Rc<dyn IConsumer>>>,
+    finished: RefCell<Option<Deferred<()>>>,
+    me: RefCell<Option<Rc<SliceProducer>>>,
+}
+
+impl SliceProducer {
+    fn produce(&self) {
+        let Some(consumer) = self.consumer.borrow().clone() else {
+            return;
+        };
+        while !self.paused.get() && self.sent.get() < self.body.len() {
+            let start = self.sent.get();
+            let end = (start + 256 * 1024).min(self.body.len());
+            self.sent.set(end);
+            consumer.write(&self.body[start..end]);
+        }
+        if self.sent.get() >= self.body.len() {
+            self.consumer.borrow_mut().take();
+            self.me.borrow_mut().take();
+            let finished = self.finished.borrow_mut().take();
+            if let Some(d) = finished {
+                let _ = d.callback(());
+            }
+        }
+    }
+}
+
+impl IBodyProducer for SliceProducer {
+    fn length(&self) -> Option<u64> {
+        Some(self.body.len() as u64)
+    }
+    fn start_producing(&self, consumer: Rc<dyn IConsumer>) -> Deferred<()> {
+        let d = Deferred::new();
+        *self.finished.borrow_mut() = Some(d.clone());
+        *self.consumer.borrow_mut() = Some(consumer);
+        self.produce();
+        d
+    }
+    fn pause_producing(&self) {
+        self.paused.set(true);
+    }
+    fn resume_producing(&self) {
+        if self.paused.replace(false) {
+            let me = self.me.borrow().clone();
+            if let Some(me) = me {
+                self.reactor.call_soon(move || me.produce());
+            }
+        }
+    }
+    fn stop_producing(&self) {
+        self.consumer.borrow_mut().take();
+        self.me.borrow_mut().take();
+    }
+}
+
+/// Shared run state: requests left to start, results.
+struct Run {
+    agent: Agent,
+    args: Args,
+    started: Cell<usize>,
+    finished: Cell<usize>,
+    errors: Cell<usize>,
+    bytes: Cell<u64>,
+    reactor: Reactor,
+    upload: Bytes,
+}
+
+impl Run {
+    /// Start the next request if any is left; each completion starts another.
+    fn next(self: &Rc<Self>) {
+        if self.started.get() >= self.args.n {
+            return;
+        }
+        self.started.set(self.started.get() + 1);
+        let me = self.clone();
+        let body: Deferred<u64> = match self.args.mode.as_str() {
+            "download" => self
+                .agent
+                .request("GET", &self.args.url, None, None)
+                .add_callback(|response| {
+                    let counter = Rc::new(Counter::default());
+                    let done = Deferred::new();
+                    *counter.done.borrow_mut() = Some(done.clone());
+                    match response.deliver_body(counter) {
+                        Ok(()) => done,
+                        Err(e) => Deferred::fail(e),
+                    }
+                }),
+            "upload" => {
+                let producer = Rc::new(SliceProducer {
+                    reactor: self.reactor.clone(),
+                    body: self.upload.clone(),
+                    sent: Cell::new(0),
+                    paused: Cell::new(false),
+                    consumer: RefCell::new(None),
+                    finished: RefCell::new(None),
+                    me: RefCell::new(None),
+                });
+                *producer.me.borrow_mut() = Some(producer.clone());
+                let size = self.upload.len() as u64;
+                self.agent
+                    .request("POST", &self.args.url, None, Some(producer))
+                    .add_callback(|response| read_body(&response))
+                    .add_callback(move |_| size)
+            }
+            _ => self
+                .agent
+                .request("GET", &self.args.url, None, None)
+                .add_callback(|response| read_body(&response))
+                .add_callback(|body| body.len() as u64),
+        };
+        body.add_both(move |result| {
+            match result {
+                Ok(n) => me.bytes.set(me.bytes.get() + n),
+                Err(failure) => {
+                    if me.errors.get() == 0 {
+                        eprintln!("bench_client: first error: {failure}");
+                    }
+                    me.errors.set(me.errors.get() + 1);
+                }
+            }
+            me.finished.set(me.finished.get() + 1);
+            if me.finished.get() == me.args.n {
+                let _ = me.reactor.stop();
+            } else {
+                me.next();
+            }
+        });
+    }
+}
+
+fn main() {
+    let args = match parse_args() {
+        Ok(args) => args,
+        Err(message) => {
+            eprintln!("bench_client: {message}");
+            std::process::exit(2);
+        }
+    };
+    let reactor = Reactor::new();
+    let persistent = args.mode != "newconn";
+    let concurrency = if args.mode == "conc" { args.c } else { 1 };
+    let pool = HTTPConnectionPool::new(&reactor, persistent).max_persistent_per_host(concurrency);
+    let run = Rc::new(Run {
+        agent: Agent::new(&reactor).pool(pool),
+        upload: Bytes::from(vec![b'x'; args.size]),
+        args,
+        started: Cell::new(0),
+        finished: Cell::new(0),
+        errors: Cell::new(0),
+        bytes: Cell::new(0),
+        reactor: reactor.clone(),
+    });
+    let cpu_before = cpu_seconds();
+    let t = Instant::now();
+    if run.args.n > 0 {
+        for _ in 0..concurrency {
+            run.next();
+        }
+        reactor.run().expect("reactor runs");
+    }
+    let seconds = t.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu_before;
+    let a = &run.args;
+    println!(
+        "{{\"client\":\"treq-rs\",\"mode\":\"{}\",\"url\":\"{}\",\"requests\":{},\"concurrency\":{},\"errors\":{},\"bytes\":{},\"seconds\":{:.6},\"req_per_s\":{:.1},\"mib_per_s\":{:.2},\"cpu_s\":{:.4}}}",
+        a.mode,
+        a.url,
+        run.finished.get(),
+        concurrency,
+        run.errors.get(),
+        run.bytes.get(),
+        seconds,
+        run.finished.get() as f64 / seconds,
+        run.bytes.get() as f64 / seconds / (1024.0 * 1024.0),
+        cpu
+    );
+}
