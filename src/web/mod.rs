@@ -11,9 +11,11 @@
 //! * [`error`]: the client's errors (`ResponseFailed`, `ResponseNeverReceived`, ...).
 //! * [`response`]: [`Response`](response::Response) and [`read_body`](response::read_body).
 //! * [`newclient`]: the HTTP/1.1 client protocol on the reactor.
-//! * [`client`]: `Agent`, `HTTPConnectionPool` and the body producers.
+//! * [`client`]: `Agent`, `HTTPConnectionPool`, `CookieAgent` and the body producers.
+//! * [`cookiejar`]: [`CookieJar`](cookiejar::CookieJar), an RFC 6265 client cookie jar (Python's `http.cookiejar`).
 
 pub mod client;
+pub mod cookiejar;
 pub mod error;
 pub mod http11;
 pub mod http_headers;

@@ -1,4 +1,5 @@
-//! The port of `twisted.web.client`: [`Agent`], [`HTTPConnectionPool`], the body producers.
+//! The port of `twisted.web.client`: [`Agent`], [`HTTPConnectionPool`], [`CookieAgent`], the
+//! body producers.
 //!
 //! ```no_run
 //! use reactor::Reactor;
@@ -24,11 +25,13 @@
 //! ```
 
 mod agent;
+mod cookie_agent;
 mod pool;
 mod producers;
 
 pub use crate::web::response::read_body;
 pub use agent::{Agent, EndpointFactory};
+pub use cookie_agent::CookieAgent;
 pub use pool::{HTTPConnectionPool, PoolKey};
 pub use producers::{BytesBodyProducer, FileBodyProducer, DEFAULT_READ_SIZE};
 
