@@ -296,7 +296,36 @@ fn parse_set_cookie(value: &[u8]) -> Result<Cookie<'static>, CookieError> {
         header: String::from_utf8_lossy(value).into_owned(),
     };
     let text = std::str::from_utf8(value).map_err(|_| parse_error())?;
-    Cookie::parse(text.to_owned()).map_err(|_| parse_error())
+    let mut cookie = Cookie::parse(text.to_owned()).map_err(|_| parse_error())?;
+    cookie.set_max_age(max_age_attribute(text));
+    Ok(cookie)
+}
+
+/// The `Max-Age` of a `Set-Cookie` value (RFC 6265 section 5.2.2): the last attribute whose
+/// value is an optional `-` and digits; others are ignored. (The cookie crate reads an empty
+/// `Max-Age=` as "forever".) Negative means "expire now"; too large is the largest duration.
+fn max_age_attribute(text: &str) -> Option<cookie::time::Duration> {
+    let mut found = None;
+    for attribute in text.split(';').skip(1) {
+        let (name, value) = attribute.split_once('=').unwrap_or((attribute, ""));
+        if !name.trim().eq_ignore_ascii_case("max-age") {
+            continue;
+        }
+        let value = value.trim();
+        let (negative, digits) = match value.strip_prefix('-') {
+            Some(digits) => (true, digits),
+            None => (false, value),
+        };
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        found = Some(if negative {
+            cookie::time::Duration::ZERO
+        } else {
+            cookie::time::Duration::seconds(digits.parse().unwrap_or(i64::MAX))
+        });
+    }
+    found
 }
 
 /// Whether `name` can be a cookie name: visible ASCII but `;`, `=`, `,`.
