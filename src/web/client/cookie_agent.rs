@@ -12,8 +12,10 @@ use url::Url;
 /// from the [`CookieJar`] (unless the caller gave one, which is sent as it is), and the
 /// `Set-Cookie` headers of each response go into the jar.
 ///
-/// Put it below a redirect agent: every hop of a redirect is then a request through it, so
-/// its cookies are computed for that hop's URL and the `Set-Cookie` of each hop is kept.
+/// The wrapped [`Agent`](super::Agent) answers every status with a [`Response`], so the
+/// cookies of a 404 or 500 are kept too. Put it below a redirect agent: every hop of a redirect is then a request through it, so
+/// its cookies are computed for that hop's URL and the `Set-Cookie` of each hop is kept, even
+/// when the redirect agent then fails (too many redirects, no `Location`).
 ///
 /// ```no_run
 /// use reactor::Reactor;

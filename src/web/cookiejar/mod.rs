@@ -42,6 +42,7 @@
 //! ```
 
 mod error;
+mod set_cookie;
 mod store;
 
 pub use error::CookieError;
@@ -50,15 +51,13 @@ pub use store::CookieLimits;
 use crate::web::http_headers::Headers;
 use cookie::Cookie;
 use reactor::interfaces::IReactorTime;
+use set_cookie::{is_http_url, make_entry, normalize_domain, parse_set_cookie};
 use std::cell::RefCell;
 use std::fmt;
 use std::rc::Rc;
 use std::time::{SystemTime, UNIX_EPOCH};
 use store::{Entry, Store, StoreAction};
 use url::Url;
-
-/// The latest expiry kept: 9999-12-31T23:59:59Z, in Unix seconds.
-const MAX_EXPIRY: f64 = 253_402_300_799.0;
 
 /// A client cookie jar (Python's `http.cookiejar.CookieJar`).
 ///
@@ -89,7 +88,9 @@ impl CookieJar {
         CookieJar::default()
     }
 
-    /// An empty jar whose "now" is `clock.seconds()`, read as Unix time.
+    /// An empty jar whose "now" is `clock.seconds()`, read as Unix time: meant for a
+    /// `reactor::task::Clock` advanced to a Unix time in tests. (A `Reactor`'s `seconds()` is
+    /// monotonic, not Unix time: leave the system clock to [`new`](Self::new).)
     pub fn with_clock(clock: Rc<dyn IReactorTime>) -> CookieJar {
         CookieJar::with_clock_and_limits(Some(clock), CookieLimits::default())
     }
@@ -138,7 +139,7 @@ impl CookieJar {
         let pairs: Vec<String> = store
             .matching(url, now)
             .into_iter()
-            .map(|e| format!("{}={}", e.cookie.name(), e.cookie.value()))
+            .map(|e| format!("{}={}", e.cookie().name(), e.cookie().value()))
             .collect();
         if pairs.is_empty() {
             None
@@ -212,24 +213,17 @@ impl CookieJar {
         store.unexpired(now).map(to_public_cookie).collect()
     }
 
-    /// The unexpired cookies that would be sent to `domain` (the cookie's domain is `domain`,
-    /// or a domain cookie's domain is a parent of it), optionally only those named `name`:
-    /// the base of treq's `cookies.search(jar, domain, name)`.
+    /// The unexpired cookies whose domain is `domain` (case and a leading dot do not matter),
+    /// optionally only those named `name`: the base of treq's `cookies.search(jar, domain,
+    /// name)`. As there, subdomains are not searched: a cookie of `example.com` is not found
+    /// under `www.example.com`.
     pub fn search(&self, domain: &str, name: Option<&str>) -> Vec<Cookie<'static>> {
         let domain = normalize_domain(domain);
         let now = self.now();
         let store = self.inner.store.borrow();
         store
             .unexpired(now)
-            .filter(|e| name.is_none_or(|n| e.cookie.name() == n))
-            .filter(|e| {
-                let d = e.domain();
-                d == domain
-                    || (!e.is_host_only()
-                        && domain.len() > d.len()
-                        && domain.ends_with(&d)
-                        && domain.as_bytes()[domain.len() - d.len() - 1] == b'.')
-            })
+            .filter(|e| e.domain() == domain && name.is_none_or(|n| e.cookie().name() == n))
             .map(to_public_cookie)
             .collect()
     }
@@ -278,159 +272,12 @@ impl CookieJar {
     }
 }
 
-fn is_http_url(url: &Url) -> bool {
-    matches!(url.scheme(), "http" | "https") && url.host_str().is_some_and(|h| !h.is_empty())
-}
-
-fn normalize_domain(domain: &str) -> String {
-    let domain = domain.trim();
-    domain
-        .strip_prefix('.')
-        .unwrap_or(domain)
-        .to_ascii_lowercase()
-}
-
-/// Parse one `Set-Cookie` value.
-fn parse_set_cookie(value: &[u8]) -> Result<Cookie<'static>, CookieError> {
-    let parse_error = || CookieError::Parse {
-        header: String::from_utf8_lossy(value).into_owned(),
-    };
-    let text = std::str::from_utf8(value).map_err(|_| parse_error())?;
-    let mut cookie = Cookie::parse(text.to_owned()).map_err(|_| parse_error())?;
-    cookie.set_max_age(max_age_attribute(text));
-    Ok(cookie)
-}
-
-/// The `Max-Age` of a `Set-Cookie` value (RFC 6265 section 5.2.2): the last attribute whose
-/// value is an optional `-` and digits; others are ignored. (The cookie crate reads an empty
-/// `Max-Age=` as "forever".) Negative means "expire now"; too large is the largest duration.
-fn max_age_attribute(text: &str) -> Option<cookie::time::Duration> {
-    let mut found = None;
-    for attribute in text.split(';').skip(1) {
-        let (name, value) = attribute.split_once('=').unwrap_or((attribute, ""));
-        if !name.trim().eq_ignore_ascii_case("max-age") {
-            continue;
-        }
-        let value = value.trim();
-        let (negative, digits) = match value.strip_prefix('-') {
-            Some(digits) => (true, digits),
-            None => (false, value),
-        };
-        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            continue;
-        }
-        found = Some(if negative {
-            cookie::time::Duration::ZERO
-        } else {
-            cookie::time::Duration::seconds(digits.parse().unwrap_or(i64::MAX))
-        });
-    }
-    found
-}
-
-/// Whether `name` can be a cookie name: visible ASCII but `;`, `=`, `,`.
-fn is_valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| (0x21..=0x7e).contains(&b) && !matches!(b, b';' | b'=' | b','))
-}
-
-/// Whether `value` can be a cookie value: no control character, no `;`.
-fn is_valid_value(value: &str) -> bool {
-    value.bytes().all(|b| b >= 0x20 && b != 0x7f && b != b';')
-}
-
-/// When a cookie received at `now` expires (RFC 6265 sections 5.2.1, 5.2.2, 5.3 step 3):
-/// `None` for a session cookie, `-inf` for one that is already expired.
-fn expiry(cookie: &Cookie<'_>, now: f64) -> Option<f64> {
-    if let Some(max_age) = cookie.max_age() {
-        let seconds = max_age.whole_seconds();
-        if seconds <= 0 {
-            return Some(f64::NEG_INFINITY);
-        }
-        return Some((now + seconds as f64).min(MAX_EXPIRY));
-    }
-    cookie
-        .expires_datetime()
-        .map(|at| (at.unix_timestamp() as f64).min(MAX_EXPIRY))
-}
-
-/// Check `cookie` as set by `url` and resolve its domain and path.
-fn make_entry(
-    mut cookie: Cookie<'static>,
-    url: &Url,
-    port: Option<u16>,
-    now: f64,
-    limits: &CookieLimits,
-) -> Result<Entry, CookieError> {
-    if !is_http_url(url) {
-        return Err(CookieError::NotHttpUrl {
-            url: url.to_string(),
-        });
-    }
-    let host = url.host_str().unwrap_or_default().to_owned();
-    let name = cookie.name().to_owned();
-    if !is_valid_name(&name) {
-        return Err(CookieError::InvalidName { name });
-    }
-    if !is_valid_value(cookie.value()) {
-        return Err(CookieError::InvalidValue { name });
-    }
-    let size = name.len() + cookie.value().len();
-    if size > limits.max_cookie_size {
-        return Err(CookieError::TooLarge {
-            name,
-            size,
-            limit: limits.max_cookie_size,
-        });
-    }
-    if cookie.secure() == Some(true) && url.scheme() != "https" {
-        return Err(CookieError::SecureFromInsecure { name });
-    }
-    if let Some(domain) = cookie.domain().map(normalize_domain) {
-        let bare = domain.strip_suffix('.').unwrap_or(&domain);
-        if is_public_suffix(bare) {
-            if bare == host.trim_end_matches('.') {
-                // RFC 6265 section 5.3 step 5: the host itself may set a host-only cookie.
-                cookie.unset_domain();
-            } else {
-                return Err(CookieError::PublicSuffix { domain });
-            }
-        }
-    }
-    let domain_attr = cookie.domain().map(str::to_owned);
-    let resolved =
-        cookie_store::Cookie::try_from_raw_cookie(&cookie, url).map_err(|e| match e {
-            cookie_store::CookieError::DomainMismatch => CookieError::DomainMismatch {
-                domain: domain_attr.clone().unwrap_or_default(),
-                host: host.clone(),
-            },
-            _ => CookieError::InvalidDomain {
-                domain: domain_attr.clone().unwrap_or_default(),
-            },
-        })?;
-    Ok(Entry {
-        expires: expiry(&cookie, now),
-        cookie: resolved.into_owned(),
-        port,
-        created: 0,
-    })
-}
-
-/// Whether `domain` is on the public suffix list (only listed suffixes count, not the
-/// list's catch-all rule for unknown top-level names).
-fn is_public_suffix(domain: &str) -> bool {
-    psl::suffix(domain.as_bytes())
-        .is_some_and(|s| s.is_known() && s.as_bytes() == domain.as_bytes())
-}
-
 /// The cookie as callers see it: domain and path filled in, expiry as `Expires`.
 fn to_public_cookie(entry: &Entry) -> Cookie<'static> {
-    let source = &entry.cookie;
+    let source = entry.cookie();
     let mut cookie = Cookie::new(source.name().to_owned(), source.value().to_owned());
-    cookie.set_domain(entry.domain());
-    cookie.set_path(entry.path());
+    cookie.set_domain(entry.domain().to_owned());
+    cookie.set_path(entry.path().to_owned());
     if let Some(secure) = source.secure() {
         cookie.set_secure(secure);
     }

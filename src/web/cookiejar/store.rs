@@ -5,7 +5,7 @@
 //! ([`cookie_store::Cookie::matches`]); time is ours, passed in as `now` (Unix seconds), so
 //! that expiry follows the jar's clock.
 
-use cookie_store::{Cookie as StoreCookie, CookieDomain};
+use cookie_store::Cookie as StoreCookie;
 use url::Url;
 
 /// Limits on what the jar keeps (RFC 6265 section 6.1 asks for at least these).
@@ -33,26 +33,40 @@ impl Default for CookieLimits {
 #[derive(Clone)]
 pub(super) struct Entry {
     /// The cookie with its domain (host-only or not) and path resolved.
-    pub cookie: StoreCookie<'static>,
+    cookie: StoreCookie<'static>,
+    /// The cookie's domain and path as strings (kept to compare without allocating).
+    domain: String,
+    path: String,
     /// When it expires (Unix seconds); `None` for a session cookie.
     pub expires: Option<f64>,
     /// The only port it is sent to, if restricted.
     pub port: Option<u16>,
     /// Creation order: earlier cookies come first in a `Cookie` header.
-    pub created: u64,
+    created: u64,
 }
 
 impl Entry {
-    pub fn domain(&self) -> String {
-        String::from(&self.cookie.domain)
+    pub fn new(cookie: StoreCookie<'static>, expires: Option<f64>, port: Option<u16>) -> Entry {
+        Entry {
+            domain: String::from(&cookie.domain),
+            path: String::from(&cookie.path),
+            cookie,
+            expires,
+            port,
+            created: 0,
+        }
     }
 
-    pub fn path(&self) -> String {
-        String::from(&self.cookie.path)
+    pub fn cookie(&self) -> &StoreCookie<'static> {
+        &self.cookie
     }
 
-    pub fn is_host_only(&self) -> bool {
-        matches!(self.cookie.domain, CookieDomain::HostOnly(_))
+    pub fn domain(&self) -> &str {
+        &self.domain
+    }
+
+    pub fn path(&self) -> &str {
+        &self.path
     }
 
     pub fn is_expired(&self, now: f64) -> bool {
@@ -123,7 +137,7 @@ impl Store {
             None => {
                 entry.created = self.next_created;
                 self.next_created += 1;
-                let domain = entry.domain();
+                let domain = entry.domain.clone();
                 self.entries.push(entry);
                 self.evict(&domain, now);
                 StoreAction::Inserted

@@ -14,6 +14,8 @@ fn public_suffix_domains_are_refused() {
         ("http://www.example.co.uk/", "Co.UK", "co.uk"),
         ("http://www.example.co.uk/", ".co.uk.", "co.uk."),
         ("http://a.github.io/", "github.io", "github.io"),
+        ("http://www.example.xn--55qx5d/", "公司.cn", "公司.cn"),
+        ("http://www.example.xn--55qx5d/", "xn--55qx5d", "xn--55qx5d"),
     ] {
         let err = set(&jar, from, &format!("a=1; Domain={domain}")).unwrap_err();
         assert_eq!(
