@@ -9,6 +9,7 @@ use hyper::body::{Bytes as HBytes, Incoming};
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use reactor::defer::{Deferred, Failure};
+use reactor::task::Clock;
 use reactor::Reactor;
 use std::cell::RefCell;
 use std::convert::Infallible;
@@ -16,6 +17,7 @@ use std::rc::Rc;
 use std::thread;
 use treq::web::client::{read_body, Agent, CookieAgent, HTTPConnectionPool};
 use treq::web::cookiejar::CookieJar;
+use treq::web::error::InvalidURI;
 use treq::web::http_headers::Headers;
 use treq::web::iweb::IAgent;
 use treq::web::response::Response;
@@ -88,10 +90,13 @@ struct Client {
 
 impl Client {
     fn new() -> Client {
+        Client::with_jar(CookieJar::new())
+    }
+
+    fn with_jar(jar: CookieJar) -> Client {
         let reactor = Reactor::new();
         let pool = HTTPConnectionPool::new(&reactor, true);
         let agent = Agent::new(&reactor).pool(pool).connect_timeout(5.0);
-        let jar = CookieJar::new();
         let agent = CookieAgent::new(Rc::new(agent), jar.clone());
         Client {
             reactor,
@@ -276,4 +281,31 @@ fn a_port_restricted_cookie_goes_only_to_its_port() {
         "scoped=1"
     );
     assert_eq!(client.get(&format!("http://127.0.0.1:{port_b}/x")), "-");
+}
+
+#[test]
+fn a_cookie_expires_on_the_jar_clock() {
+    let port = serve();
+    let clock = Clock::new();
+    clock.advance(1_700_000_000.0);
+    let client = Client::with_jar(CookieJar::with_clock(Rc::new(clock.clone())));
+    let base = format!("http://127.0.0.1:{port}");
+    client.get(&format!(
+        "{base}/?{}",
+        set(&["short=1; Max-Age=60", "session=1"])
+    ));
+    clock.advance(59.0);
+    assert_eq!(client.get(&format!("{base}/")), "short=1; session=1");
+    clock.advance(1.0);
+    assert_eq!(client.get(&format!("{base}/")), "session=1");
+}
+
+#[test]
+fn an_invalid_uri_fails_with_the_agent_error() {
+    let client = Client::new();
+    let d = client.agent.request("GET", "not a url", None, None);
+    let failure = run(&client.reactor, d, 5.0)
+        .err()
+        .expect("an invalid URI must fail");
+    assert!(failure.check::<InvalidURI>(), "{failure}");
 }
