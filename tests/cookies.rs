@@ -304,8 +304,8 @@ fn a_cookie_expires_on_the_jar_clock() {
 fn an_invalid_uri_fails_with_the_agent_error() {
     let client = Client::new();
     let d = client.agent.request("GET", "not a url", None, None);
-    let failure = run(&client.reactor, d, 5.0)
-        .err()
-        .expect("an invalid URI must fail");
+    let Err(failure) = run(&client.reactor, d, 5.0) else {
+        panic!("an invalid URI must fail");
+    };
     assert!(failure.check::<InvalidURI>(), "{failure}");
 }
