@@ -53,3 +53,39 @@ pub trait IAgent {
         body_producer: Option<Rc<dyn IBodyProducer>>,
     ) -> Deferred<Response>;
 }
+
+/// A response whose body can be delivered to a protocol (Twisted's `IResponse`, the part the
+/// content helpers need). Implemented by the Agent's
+/// [`Response`](crate::web::response::Response) and by treq's buffered
+/// [`Response`](crate::response::Response).
+pub trait IResponse {
+    /// The status code.
+    fn code(&self) -> u16;
+    /// The response headers.
+    fn headers(&self) -> &Headers;
+    /// The body length, when known.
+    fn length(&self) -> Option<u64>;
+    /// Give the body to `protocol` (Twisted's `deliverBody`).
+    fn deliver_body(
+        &self,
+        protocol: Rc<dyn reactor::interfaces::IProtocol>,
+    ) -> Result<(), crate::web::response::BodyAlreadyDelivered>;
+}
+
+impl IResponse for Response {
+    fn code(&self) -> u16 {
+        self.code
+    }
+    fn headers(&self) -> &Headers {
+        &self.headers
+    }
+    fn length(&self) -> Option<u64> {
+        self.length
+    }
+    fn deliver_body(
+        &self,
+        protocol: Rc<dyn reactor::interfaces::IProtocol>,
+    ) -> Result<(), crate::web::response::BodyAlreadyDelivered> {
+        Response::deliver_body(self, protocol)
+    }
+}

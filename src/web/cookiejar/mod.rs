@@ -205,6 +205,22 @@ impl CookieJar {
         Ok(self.inner.store.borrow_mut().insert(entry, now))
     }
 
+    /// Copy every unexpired cookie of `other` into this jar, exactly as stored there (host-only
+    /// flag, port restriction and expiry kept): treq's `merge_cookies`. Merging a jar into
+    /// itself does nothing.
+    pub fn merge_from(&self, other: &CookieJar) {
+        if Rc::ptr_eq(&self.inner, &other.inner) {
+            return;
+        }
+        let now = other.now();
+        let entries: Vec<_> = other.inner.store.borrow().unexpired(now).cloned().collect();
+        let now = self.now();
+        let mut store = self.inner.store.borrow_mut();
+        for entry in entries {
+            store.insert(entry, now);
+        }
+    }
+
     /// Every unexpired cookie, oldest first, with its domain and path filled in (Python:
     /// iterating the jar). A host-only cookie's domain is its host.
     pub fn cookies(&self) -> Vec<Cookie<'static>> {
