@@ -3,6 +3,7 @@
 //! with.
 //!
 //! * [`httpbin::HttpBin`]: an httpbin-compatible server over HTTP and HTTPS (a test CA).
+//! * [`raw`]: a raw HTTP/1.1 client over `std::net::TcpStream`, for exact bytes.
 //! * [`proxy::ForwardProxy`]: a forward proxy (absolute-form requests and `CONNECT` tunnels)
 //!   that records what it received.
 //!
@@ -13,3 +14,4 @@
 
 pub mod httpbin;
 pub mod proxy;
+pub mod raw;
