@@ -7,6 +7,7 @@
 //!
 //! * [`write_request_head`] writes a request head; [`BodyEncoder`] frames
 //!   the body (`Content-Length` or chunked).
+//! * [`absolute_form_target`] builds the target of a request to a forward proxy.
 //! * [`ResponseParser`] turns the read buffer into [`ResponseEvent`]s.
 //! * Every failure is one [`ProtocolError`] variant.
 //!
@@ -109,10 +110,12 @@ pub(crate) mod body;
 mod error;
 mod request;
 mod response;
+mod target;
 
 pub use error::ProtocolError;
 pub use request::{write_request_head, BodyEncoder, BodyFraming, ChunkFrame, RequestHead};
 pub use response::{ResponseEvent, ResponseHead, ResponseParser};
+pub use target::absolute_form_target;
 
 /// Largest response head (status line and headers) accepted, in bytes.
 pub const MAX_HEAD_SIZE: usize = 64 * 1024;

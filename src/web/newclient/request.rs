@@ -13,7 +13,9 @@ use std::rc::Rc;
 pub struct Request {
     /// The method, such as `b"GET"`.
     pub method: Bytes,
-    /// The request target, in origin-form (`/path?query`).
+    /// The request target: origin-form (`/path?query`), or absolute-form
+    /// (`http://host/path?query`, see [`absolute_form_target`](crate::web::http11::absolute_form_target))
+    /// for a forward proxy.
     pub target: Bytes,
     /// The `Host` header value, port included when it is not the scheme's default.
     pub host: Bytes,

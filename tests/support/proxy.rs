@@ -1,0 +1,1 @@
+//! A forward proxy for tests (written below).
