@@ -27,7 +27,15 @@ macro_rules! single_value {
         }
     )*};
 }
-single_value!(&str, String, &String, &[u8], Vec<u8>, bytes::Bytes);
+single_value!(
+    &str,
+    String,
+    &String,
+    &[u8],
+    Vec<u8>,
+    bytes::Bytes,
+    &bytes::Bytes
+);
 
 impl<const N: usize> From<&[u8; N]> for Values {
     fn from(v: &[u8; N]) -> Values {

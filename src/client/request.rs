@@ -219,7 +219,10 @@ impl<S: RequestSource> RequestBuilder<S> {
         let clock: Rc<dyn IReactorTime> = match (&self.reactor, &client.clock) {
             (Some(reactor), _) => Rc::new(reactor.clone()),
             (None, Some(clock)) => clock.clone(),
-            (None, None) => Rc::new(Reactor::default()),
+            (None, None) => client
+                .agent
+                .reactor()
+                .unwrap_or_else(|| Rc::new(Reactor::default())),
         };
         let (producer, content_type) = request_body(
             self.data,

@@ -52,6 +52,30 @@ pub trait IAgent {
         headers: Option<Headers>,
         body_producer: Option<Rc<dyn IBodyProducer>>,
     ) -> Deferred<Response>;
+
+    /// The reactor this agent's connections run on, when it knows it (not in Twisted, whose
+    /// code shares one global reactor): treq's `HTTPClient` runs timeouts and file reads for the
+    /// agent's requests on it, so an agent on a reactor other than the thread's default still
+    /// gets working timeouts. Wrappers pass on their inner agent's.
+    fn reactor(&self) -> Option<Rc<dyn reactor::interfaces::IReactorTime>> {
+        None
+    }
+}
+
+impl<A: IAgent + ?Sized> IAgent for Rc<A> {
+    fn request(
+        &self,
+        method: &str,
+        uri: &str,
+        headers: Option<Headers>,
+        body_producer: Option<Rc<dyn IBodyProducer>>,
+    ) -> Deferred<Response> {
+        (**self).request(method, uri, headers, body_producer)
+    }
+
+    fn reactor(&self) -> Option<Rc<dyn reactor::interfaces::IReactorTime>> {
+        (**self).reactor()
+    }
 }
 
 /// A response whose body can be delivered to a protocol (Twisted's `IResponse`, the part the

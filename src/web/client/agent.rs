@@ -254,6 +254,10 @@ impl IAgent for Agent {
             },
         )
     }
+
+    fn reactor(&self) -> Option<Rc<dyn reactor::interfaces::IReactorTime>> {
+        Some(Rc::new(self.reactor.clone()))
+    }
 }
 
 impl fmt::Debug for Agent {

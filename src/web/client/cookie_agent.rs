@@ -48,6 +48,10 @@ impl CookieAgent {
 }
 
 impl IAgent for CookieAgent {
+    fn reactor(&self) -> Option<Rc<dyn reactor::interfaces::IReactorTime>> {
+        self.agent.reactor()
+    }
+
     fn request(
         &self,
         method: &str,
