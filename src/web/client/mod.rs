@@ -1,4 +1,5 @@
-//! The port of `twisted.web.client`: [`Agent`], [`HTTPConnectionPool`], the body producers.
+//! The port of `twisted.web.client`: [`Agent`], [`HTTPConnectionPool`], the body producers,
+//! [`ProxyAgent`] and the `CONNECT` tunnel ([`TunnelingEndpoint`]).
 //!
 //! ```no_run
 //! use reactor::Reactor;
@@ -24,13 +25,18 @@
 //! ```
 
 mod agent;
+mod basic_auth;
 mod pool;
 mod producers;
+mod proxy;
+mod tunnel;
 
 pub use crate::web::response::read_body;
 pub use agent::{Agent, EndpointFactory};
 pub use pool::{HTTPConnectionPool, PoolKey};
 pub use producers::{BytesBodyProducer, FileBodyProducer, DEFAULT_READ_SIZE};
+pub use proxy::ProxyAgent;
+pub use tunnel::{TunnelFailed, TunnelRefused, TunnelingEndpoint, TunnelingEndpointFactory};
 
 #[cfg(test)]
 mod tests;
