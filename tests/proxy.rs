@@ -496,3 +496,27 @@ fn cancelling_while_waiting_for_the_answer_drops_the_proxy_connection() {
     assert_eq!(closed, Ok(Vec::new()), "the proxy connection was closed");
     assert!(recorder.connected.borrow().is_none());
 }
+
+#[test]
+fn the_proxied_request_head_byte_for_byte() {
+    let (port, head) = scripted_proxy(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", true);
+    let reactor = Reactor::new();
+    let agent = ProxyAgent::new(
+        proxy_endpoint(&reactor, port),
+        &reactor,
+        HTTPConnectionPool::new(&reactor, true),
+    )
+    .proxy_credentials("user", "pass");
+    let d = agent
+        .request("GET", "http://origin.test:8080/p?q=1#frag", None, None)
+        .add_callback(|response: Response| read_body(&response));
+    assert_eq!(&run(&reactor, d, 10.0).unwrap()[..], b"ok");
+    assert_eq!(
+        String::from_utf8(head.recv_timeout(Duration::from_secs(5)).unwrap()).unwrap(),
+        format!(
+            "GET http://origin.test:8080/p?q=1 HTTP/1.1\r\nHost: origin.test:8080\r\n\
+             Proxy-Authorization: {USER_PASS}\r\n\r\n"
+        )
+    );
+    agent.get_pool().close_cached_connections();
+}

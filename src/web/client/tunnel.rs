@@ -427,3 +427,7 @@ impl fmt::Debug for TunnelingEndpointFactory {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+#[path = "tunnel_tests.rs"]
+mod tests;
