@@ -522,29 +522,6 @@ fn dropping_the_server_closes_its_ports() {
 // ---------------------------------------------------------------------------------------------
 // Our own Agent against it.
 
-/// Run the reactor until `d` fires, at most 10 s.
-fn run<T: 'static>(
-    reactor: &reactor::Reactor,
-    d: reactor::defer::Deferred<T>,
-) -> Result<T, reactor::defer::Failure> {
-    let result = std::rc::Rc::new(std::cell::RefCell::new(None));
-    let (r, stopper) = (result.clone(), reactor.clone());
-    d.add_both(move |outcome| {
-        *r.borrow_mut() = Some(outcome);
-        let _ = stopper.stop();
-    });
-    if result.borrow().is_none() {
-        let stopper = reactor.clone();
-        let timeout = reactor.call_later(10.0, move || {
-            let _ = stopper.stop();
-        });
-        reactor.run().unwrap();
-        let _ = timeout.cancel();
-    }
-    let outcome = result.borrow_mut().take();
-    outcome.expect("the request timed out after 10 s")
-}
-
 #[test]
 fn the_agent_reuses_one_pooled_connection_for_get_requests() {
     use treq::web::client::{read_body, Agent, HTTPConnectionPool};
@@ -556,7 +533,7 @@ fn the_agent_reuses_one_pooled_connection_for_get_requests() {
         let d = agent
             .request("GET", &bin.url(&format!("/get?n={n}")), None, None)
             .add_callback(|response| read_body(&response));
-        let body = run(&reactor, d).unwrap();
+        let body = support::wait::run(&reactor, d, 10.0).unwrap();
         let v: Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(v["args"], json!({"n": n.to_string()}));
         assert_eq!(v["url"], bin.url(&format!("/get?n={n}")));

@@ -3,6 +3,7 @@
 //! with.
 //!
 //! * [`httpbin::HttpBin`]: an httpbin-compatible server over HTTP and HTTPS (a test CA).
+//! * [`wait`]: running the reactor until a Deferred fires, with a time bound.
 //! * [`raw`]: a raw HTTP/1.1 client over `std::net::TcpStream`, for exact bytes.
 //! * [`proxy::ForwardProxy`]: a forward proxy (absolute-form requests and `CONNECT` tunnels)
 //!   that records what it received.
@@ -15,3 +16,4 @@
 pub mod httpbin;
 pub mod proxy;
 pub mod raw;
+pub mod wait;

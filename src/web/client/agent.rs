@@ -206,7 +206,7 @@ impl Agent {
 
 /// Whether a request that failed with `failure` on a cached connection is sent again on a new
 /// one (Twisted's `_RetryingHTTP11ClientProtocol._shouldRetry`).
-fn should_retry(request: &Request, failure: &Failure) -> bool {
+pub(super) fn should_retry(request: &Request, failure: &Failure) -> bool {
     const IDEMPOTENT: [&[u8]; 5] = [b"GET", b"HEAD", b"OPTIONS", b"DELETE", b"TRACE"];
     if !IDEMPOTENT.contains(&&request.method[..]) || request.body_producer.is_some() {
         return false;

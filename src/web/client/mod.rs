@@ -1,5 +1,5 @@
 //! The port of `twisted.web.client`: [`Agent`], [`HTTPConnectionPool`], [`CookieAgent`], the
-//! body producers.
+//! body producers, [`ProxyAgent`] and the `CONNECT` tunnel ([`TunnelingEndpoint`]).
 //!
 //! ```no_run
 //! use reactor::Reactor;
@@ -25,15 +25,20 @@
 //! ```
 
 mod agent;
+mod basic_auth;
 mod cookie_agent;
 mod pool;
 mod producers;
+mod proxy;
+mod tunnel;
 
 pub use crate::web::response::read_body;
 pub use agent::{Agent, EndpointFactory};
 pub use cookie_agent::CookieAgent;
 pub use pool::{HTTPConnectionPool, PoolKey};
 pub use producers::{BytesBodyProducer, FileBodyProducer, DEFAULT_READ_SIZE};
+pub use proxy::ProxyAgent;
+pub use tunnel::{TunnelFailed, TunnelRefused, TunnelingEndpoint, TunnelingEndpointFactory};
 
 #[cfg(test)]
 mod tests;
