@@ -3,10 +3,10 @@
 //! Credentials are added by wrapping the agent, so they sit above the redirect agent: a
 //! redirect to another origin drops the `Authorization` header.
 
+use crate::web::client::basic_auth_header;
 use crate::web::http_headers::Headers;
 use crate::web::iweb::{IAgent, IBodyProducer};
 use crate::web::response::Response;
-use base64::Engine;
 use bytes::Bytes;
 use reactor::defer::Deferred;
 use std::error::Error;
@@ -125,14 +125,7 @@ pub fn add_basic_auth(
             reason: "credentials cannot contain CR, LF or NUL",
         });
     }
-    let mut credentials = Vec::with_capacity(username.len() + 1 + password.len());
-    credentials.extend_from_slice(username);
-    credentials.push(b':');
-    credentials.extend_from_slice(password);
-    let value = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(credentials)
-    );
+    let value = basic_auth_header(username, password);
     Ok(Rc::new(RequestHeaderSetterAgent {
         agent,
         headers: vec![("Authorization", value)],

@@ -19,22 +19,7 @@ use treq::web::http_headers::{HeaderError, Headers};
 use treq::web::response::BodyAlreadyDelivered;
 
 fn run<T: 'static>(reactor: &Reactor, d: Deferred<T>) -> Result<T, Failure> {
-    let result = Rc::new(RefCell::new(None));
-    let (r, stopper) = (result.clone(), reactor.clone());
-    d.add_both(move |outcome: Result<T, Failure>| {
-        *r.borrow_mut() = Some(outcome);
-        let _ = stopper.stop();
-    });
-    if result.borrow().is_none() {
-        let stopper = reactor.clone();
-        let timeout = reactor.call_later(10.0, move || {
-            let _ = stopper.stop();
-        });
-        reactor.run().unwrap();
-        let _ = timeout.cancel();
-    }
-    let outcome = result.borrow_mut().take();
-    outcome.expect("the test timed out after 10 seconds")
+    support::wait::run(reactor, d, 10.0)
 }
 
 struct Fixture {

@@ -34,6 +34,7 @@ mod tunnel;
 
 pub use crate::web::response::read_body;
 pub use agent::{Agent, EndpointFactory};
+pub use basic_auth::basic_auth_header;
 pub use cookie_agent::CookieAgent;
 pub use pool::{HTTPConnectionPool, PoolKey};
 pub use producers::{BytesBodyProducer, FileBodyProducer, DEFAULT_READ_SIZE};
