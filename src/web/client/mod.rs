@@ -26,11 +26,16 @@
 mod agent;
 mod pool;
 mod producers;
+mod tls_policy;
 
 pub use crate::web::response::read_body;
 pub use agent::{Agent, EndpointFactory};
 pub use pool::{HTTPConnectionPool, PoolKey};
 pub use producers::{BytesBodyProducer, FileBodyProducer, DEFAULT_READ_SIZE};
+pub use tls_policy::{
+    options_for_client_tls, BrowserLikePolicyForHTTPS, HostnameCachingHTTPSPolicy, IPolicyForHTTPS,
+    TLSConfigError, TLSError, TLSErrorKind,
+};
 
 #[cfg(test)]
 mod tests;
