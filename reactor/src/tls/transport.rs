@@ -22,7 +22,9 @@ use super::error::{TLSError, TLSErrorKind};
 use super::options::ITLSClientConnectionCreator;
 use crate::defer::Failure;
 use crate::error::ConnectionDone;
-use crate::interfaces::{IConsumer, IProducer, IProtocol, IPushProducer, ITransport, Producer};
+use crate::interfaces::{
+    IConsumer, IProducer, IProtocol, IPullProducer, IPushProducer, ITransport, Producer,
+};
 use crate::producer_slot::ProducerSlot;
 use crate::tcp::{HIGH_WATER, LOW_WATER};
 use bytes::{Buf, Bytes, BytesMut};
@@ -310,6 +312,22 @@ impl TLSMemoryBIOProtocol {
         self.producer.after_drain(self.backlog(), LOW_WATER);
     }
 
+    /// Register with the transport below to hear when its buffer fills and drains: as a pull
+    /// producer while the producer registered here is one (so it is asked for more each time
+    /// the buffer empties), as a push producer otherwise.
+    fn register_write_side(&self, pull: bool) {
+        let Some(lower) = self.lower() else { return };
+        let write_side = Rc::new(WriteSide {
+            tls: self.me.clone(),
+        });
+        lower.unregister_producer();
+        lower.register_producer(if pull {
+            Producer::Pull(write_side)
+        } else {
+            Producer::Push(write_side)
+        });
+    }
+
     fn is_writable(&self) -> bool {
         matches!(self.state.get(), State::Open | State::Unconnected)
     }
@@ -348,10 +366,7 @@ impl IProtocol for TLSMemoryBIOProtocol {
         }
         *self.lower.borrow_mut() = Some(transport.clone());
         self.state.set(State::Open);
-        let write_side = Rc::new(WriteSide {
-            tls: self.me.clone(),
-        });
-        transport.register_producer(Producer::Push(write_side));
+        self.register_write_side(false);
         self.flush_tls();
         let app = self.app.borrow().clone();
         let me = self.me.upgrade().expect("called through an Rc");
@@ -410,7 +425,11 @@ impl IProtocol for TLSMemoryBIOProtocol {
                 TLSErrorKind::PeerClosedDuringHandshake,
                 reason.to_string(),
             ))
-        } else if self.received_close_notify.get() || self.sent_close_notify.get() {
+        } else if self.received_close_notify.get() {
+            // The TLS stream ended cleanly; how TCP went down after it (our answering
+            // close_notify may meet a closed socket and a reset) does not matter.
+            Failure::new(ConnectionDone)
+        } else if self.sent_close_notify.get() {
             reason
         } else if reason.check::<ConnectionDone>() {
             Failure::new(TLSError::new(
@@ -434,14 +453,22 @@ impl IProtocol for TLSMemoryBIOProtocol {
 impl IConsumer for TLSMemoryBIOProtocol {
     fn register_producer(&self, producer: Producer) {
         let closed = matches!(self.state.get(), State::Closing | State::Closed);
+        let pull = matches!(producer, Producer::Pull(_));
         if self.producer.register(producer, closed) {
             self.producer.after_write(self.backlog(), HIGH_WATER);
-            self.producer.start_pull();
+            if pull {
+                // The transport below asks the write side at once, which asks the producer.
+                self.register_write_side(true);
+            }
         }
     }
 
     fn unregister_producer(&self) {
+        let was_pull = self.producer.is_pull();
         self.producer.unregister();
+        if was_pull && !matches!(self.state.get(), State::Closing | State::Closed) {
+            self.register_write_side(false);
+        }
         self.try_finish_close();
     }
 
@@ -527,6 +554,14 @@ struct WriteSide {
 
 impl IProducer for WriteSide {
     fn stop_producing(&self) {}
+}
+
+impl IPullProducer for WriteSide {
+    fn resume_producing(&self) {
+        if let Some(tls) = self.tls.upgrade() {
+            tls.lower_drained();
+        }
+    }
 }
 
 impl IPushProducer for WriteSide {
