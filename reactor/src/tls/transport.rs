@@ -1,22 +1,4 @@
-//! [`TLSMemoryBIOProtocol`]: TLS layered over any transport (Twisted's
-//! `twisted.protocols.tls.TLSMemoryBIOProtocol`).
-//!
-//! To the transport below it is a protocol: ciphertext arrives in `data_received` and is fed
-//! to rustls with `read_tls` and `process_new_packets`; what rustls has to send is taken with
-//! `write_tls` and written below. To the protocol above it is a transport: plaintext written to
-//! it is encrypted and passed down. rustls' `complete_io` is never used (RUSTSEC-2024-0336):
-//! this layer moves every byte itself.
-//!
-//! ```text
-//!   application protocol ── write ──► TLSMemoryBIOProtocol ── write (ciphertext) ──► transport
-//!   application protocol ◄── data_received (plaintext) ── TLSMemoryBIOProtocol ◄── data_received
-//! ```
-//!
-//! Flow control is the TCP transport's: a producer registered here is paused while more than
-//! [`HIGH_WATER`] bytes wait (plaintext held back during the handshake plus the lower
-//! transport's buffer) and resumed below [`LOW_WATER`]; pausing this transport pauses reading
-//! below. `lose_connection` sends `close_notify` once everything written has gone to rustls;
-//! a `close_notify` from the peer is answered and ends the connection with `ConnectionDone`.
+//! [`TLSMemoryBIOProtocol`]: TLS layered over another transport.
 
 use super::error::{TLSError, TLSErrorKind};
 use super::options::ITLSClientConnectionCreator;
@@ -48,8 +30,26 @@ enum State {
     Closed,
 }
 
-/// TLS over another transport: a protocol to the transport below, a transport to the
-/// protocol above. See the [module documentation](self).
+/// TLS layered over any transport (Twisted's
+/// `twisted.protocols.tls.TLSMemoryBIOProtocol`).
+///
+/// To the transport below it is a protocol: ciphertext arrives in `data_received` and is fed
+/// to rustls with `read_tls` and `process_new_packets`; what rustls has to send is taken with
+/// `write_tls` and written below. To the protocol above it is a transport: plaintext written to
+/// it is encrypted and passed down. rustls' `complete_io` is never used (RUSTSEC-2024-0336):
+/// this layer moves every byte itself.
+///
+/// ```text
+///   application protocol ── write ──► TLSMemoryBIOProtocol ── write (ciphertext) ──► transport
+///   application protocol ◄── data_received (plaintext) ── TLSMemoryBIOProtocol ◄── data_received
+/// ```
+///
+/// Flow control is the TCP transport's: a producer registered here is paused while more than
+/// [`HIGH_WATER`] bytes wait (plaintext held back during the handshake plus the lower
+/// transport's buffer) and resumed below [`LOW_WATER`]; pausing this transport pauses reading
+/// below. `lose_connection` sends `close_notify` once everything written has gone to rustls;
+/// a `close_notify` from the peer is answered and ends the connection with `ConnectionDone`.
+///
 pub struct TLSMemoryBIOProtocol {
     me: Weak<TLSMemoryBIOProtocol>,
     conn: RefCell<Connection>,
