@@ -5,7 +5,7 @@
 #[path = "tlsutil/mod.rs"]
 mod tlsutil;
 
-use hyper::body::Incoming;
+use hyper::body::{Body, Bytes as HBytes, Frame, Incoming, SizeHint};
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use reactor::defer::{Deferred, Failure};
@@ -16,9 +16,11 @@ use std::cell::{Cell, RefCell};
 use std::convert::Infallible;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::thread;
 use std::time::Duration;
 use tlsutil::{self_signed, TestCA};
@@ -47,14 +49,59 @@ impl Server {
     }
 }
 
-async fn echo(req: hyper::Request<Incoming>) -> Result<hyper::Response<String>, Infallible> {
+/// A response body: all at once, or `remaining` bytes generated in 64 KiB frames.
+enum Out {
+    Full(Option<HBytes>),
+    Generated { remaining: u64, piece: HBytes },
+}
+
+impl Body for Out {
+    type Data = HBytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<HBytes>, Infallible>>> {
+        let frame = match self.get_mut() {
+            Out::Full(b) => b.take(),
+            Out::Generated { remaining, piece } => {
+                let n = (*remaining).min(piece.len() as u64) as usize;
+                *remaining -= n as u64;
+                (n > 0).then(|| piece.slice(..n))
+            }
+        };
+        Poll::Ready(frame.map(|b| Ok(Frame::data(b))))
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            Out::Full(b) => SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64)),
+            Out::Generated { remaining, .. } => SizeHint::with_exact(*remaining),
+        }
+    }
+}
+
+/// `/big?n=<bytes>` sends that many bytes; anything else answers `METHOD /path body`.
+async fn echo(req: hyper::Request<Incoming>) -> Result<hyper::Response<Out>, Infallible> {
     use http_body_util::BodyExt;
+    if req.uri().path() == "/big" {
+        let n = req
+            .uri()
+            .query()
+            .and_then(|q| q.strip_prefix("n="))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        let piece = HBytes::from(vec![b'x'; 64 * 1024]);
+        return Ok(hyper::Response::new(Out::Generated {
+            remaining: n,
+            piece,
+        }));
+    }
     let head = format!("{} {}", req.method(), req.uri().path());
     let body = req.into_body().collect().await.unwrap().to_bytes();
-    Ok(hyper::Response::new(format!(
-        "{head} {}",
-        String::from_utf8_lossy(&body)
-    )))
+    let text = format!("{head} {}", String::from_utf8_lossy(&body));
+    Ok(hyper::Response::new(Out::Full(Some(text.into()))))
 }
 
 fn serve(config: Arc<ServerConfig>) -> Server {
@@ -443,6 +490,35 @@ fn hostname_caching_policy_asks_once_per_host() {
 }
 
 #[test]
+fn minimum_version_refuses_an_older_server() {
+    let ca = TestCA::new("test CA");
+    let server = serve(ca.issue(&["localhost"]).server_config_tls12_only());
+    let reactor = Reactor::new();
+    // TLS 1.2 is accepted by default...
+    let agent = agent_trusting(&reactor, &ca, false);
+    assert_eq!(
+        get(&reactor, &agent, &server.url("localhost", "/"))
+            .unwrap()
+            .0,
+        200
+    );
+    // ...and refused when the policy asks for 1.3 at least.
+    let strict = Agent::new(&reactor).context_factory(
+        BrowserLikePolicyForHTTPS::with_trust_root(ca.trust_root())
+            .minimum_version(reactor::tls::TLSVersion::TLSv1_3),
+    );
+    let failure = get(&reactor, &strict, &server.url("localhost", "/")).unwrap_err();
+    let kind = tls_error(&failure).kind();
+    assert!(
+        matches!(
+            kind,
+            TLSErrorKind::PeerRejected | TLSErrorKind::HandshakeFailure
+        ),
+        "{failure}"
+    );
+}
+
+#[test]
 fn bad_pem_is_a_typed_error() {
     let error = TrustRoot::from_pem(b"not a certificate").unwrap_err();
     assert!(
@@ -461,4 +537,166 @@ fn bad_pem_is_a_typed_error() {
     )
     .unwrap_err();
     assert!(error.to_string().contains("client certificate"), "{error}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 100 MiB over HTTPS, paused now and then, with bounded memory.
+
+/// Counts body bytes; pauses the transport for a few reactor turns every `pause_at` bytes.
+struct BodyCounter {
+    reactor: Reactor,
+    pause_at: u64,
+    transport: RefCell<Option<Rc<dyn reactor::interfaces::ITransport>>>,
+    received: Cell<u64>,
+    paused: Cell<bool>,
+    pauses: Cell<usize>,
+    received_while_paused: Cell<u64>,
+    done: Deferred<()>,
+    me: std::rc::Weak<BodyCounter>,
+}
+
+impl BodyCounter {
+    fn resume_later(&self, turns: usize) {
+        let Some(me) = self.me.upgrade() else { return };
+        self.reactor.call_later(0.0, move || {
+            if turns == 0 {
+                me.paused.set(false);
+                let t = me.transport.borrow().clone().unwrap();
+                t.resume_producing();
+            } else {
+                me.resume_later(turns - 1);
+            }
+        });
+    }
+}
+
+impl reactor::interfaces::IProtocol for BodyCounter {
+    fn make_connection(&self, transport: Rc<dyn reactor::interfaces::ITransport>) {
+        *self.transport.borrow_mut() = Some(transport);
+    }
+    fn data_received(&self, data: bytes::Bytes) {
+        let before = self.received.get();
+        self.received.set(before + data.len() as u64);
+        if self.paused.get() {
+            self.received_while_paused
+                .set(self.received_while_paused.get() + data.len() as u64);
+        }
+        if before / self.pause_at != self.received.get() / self.pause_at && !self.paused.get() {
+            self.paused.set(true);
+            self.pauses.set(self.pauses.get() + 1);
+            let t = self.transport.borrow().clone().unwrap();
+            t.pause_producing();
+            self.resume_later(5);
+        }
+    }
+    fn connection_lost(&self, reason: Failure) {
+        if reason.check::<treq::web::error::ResponseDone>() {
+            let _ = self.done.callback(());
+        } else {
+            let _ = self.done.errback(reason);
+        }
+    }
+}
+
+/// Peak resident set size of the process, in bytes.
+fn vm_hwm() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    let kb: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kb * 1024
+}
+
+#[test]
+fn hundred_mebibyte_download_over_https_with_bounded_memory() {
+    const SIZE: u64 = 100 * 1024 * 1024;
+    let ca = TestCA::new("test CA");
+    let server = serve(ca.issue(&["localhost"]).server_config());
+    let reactor = Reactor::new();
+    let agent = agent_trusting(&reactor, &ca, false);
+    let counter = Rc::new_cyclic(|me| BodyCounter {
+        reactor: reactor.clone(),
+        pause_at: SIZE / 4,
+        transport: RefCell::new(None),
+        received: Cell::new(0),
+        paused: Cell::new(false),
+        pauses: Cell::new(0),
+        received_while_paused: Cell::new(0),
+        done: Deferred::new(),
+        me: me.clone(),
+    });
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let hwm_before = vm_hwm();
+    let c = counter.clone();
+    let d = agent
+        .request(
+            "GET",
+            &server.url("localhost", &format!("/big?n={SIZE}")),
+            None,
+            None,
+        )
+        .add_callback(move |response: Response| {
+            assert_eq!(response.length, Some(SIZE));
+            response.deliver_body(c.clone()).unwrap();
+            c.done.clone()
+        });
+    run(&reactor, d).unwrap();
+    let grown = vm_hwm().saturating_sub(hwm_before);
+    assert_eq!(counter.received.get(), SIZE);
+    assert!(
+        counter.pauses.get() >= 3,
+        "paused {} times",
+        counter.pauses.get()
+    );
+    // Pausing the TLS transport stops reading below: little more than one read's worth
+    // (decrypted) arrives while paused.
+    assert!(
+        counter.received_while_paused.get() <= 128 * 1024,
+        "{} bytes arrived while paused",
+        counter.received_while_paused.get()
+    );
+    assert!(grown < 48 * 1024 * 1024, "peak RSS grew by {grown} bytes");
+}
+
+/// A TLS server that sends the head and 10 of 100 promised bytes, then closes TCP without a
+/// close_notify.
+fn serve_truncating(config: Arc<ServerConfig>) -> u16 {
+    let (tx, rx) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap().port()).unwrap();
+            let acceptor = tokio_rustls::TlsAcceptor::from(config);
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let Ok(mut tls) = acceptor.accept(stream).await else {
+                return;
+            };
+            let mut request = [0u8; 1024];
+            let _ = tls.read(&mut request).await;
+            let _ = tls
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789")
+                .await;
+            let _ = tls.flush().await;
+            // Dropped without shutdown: TCP's FIN, no TLS close_notify.
+            drop(tls);
+        });
+    });
+    rx.recv().unwrap()
+}
+
+#[test]
+fn body_cut_short_without_close_notify_fails_the_response() {
+    let ca = TestCA::new("test CA");
+    let port = serve_truncating(ca.issue(&["localhost"]).server_config());
+    let reactor = Reactor::new();
+    let agent = agent_trusting(&reactor, &ca, false);
+    let failure = get(&reactor, &agent, &format!("https://localhost:{port}/")).unwrap_err();
+    assert!(failure.check::<ResponseFailed>(), "{failure}");
+    assert_eq!(tls_error(&failure).kind(), TLSErrorKind::Truncated);
 }

@@ -470,3 +470,87 @@ fn hundred_mebibytes_over_tcp_with_bounded_buffers() {
         max_backlog.get()
     );
 }
+
+#[test]
+fn lose_connection_during_the_handshake_waits_then_closes_cleanly() {
+    let ca = TestCA::new("test CA");
+    let server_app = Recorder::new();
+    let client_app = Recorder::new();
+    let server = server_tls(ca.issue(&["localhost"]).server_config(), server_app.clone());
+    let client = client_tls(&ca, "localhost", client_app.clone());
+    let server_lower = FakeTransport::new(server.clone(), true);
+    let client_lower = FakeTransport::new(client.clone(), false);
+    let pump = IOPump::new(server_lower.clone(), client_lower.clone());
+    server.make_connection(server_lower);
+    client.make_connection(client_lower.clone());
+    client_app.transport().write(b"last words");
+    client_app.transport().lose_connection();
+    // Nothing is closed below before the handshake has carried the data.
+    assert!(!client_lower.disconnecting());
+    pump.flush().unwrap();
+    assert_eq!(server_app.received(), b"last words");
+    assert!(
+        server_app.lost()[0].check::<ConnectionDone>(),
+        "{}",
+        server_app.lost()[0]
+    );
+    assert!(
+        client_app.lost()[0].check::<ConnectionDone>(),
+        "{}",
+        client_app.lost()[0]
+    );
+}
+
+#[test]
+fn abort_connection_aborts_below() {
+    let ca = TestCA::new("test CA");
+    let client_app = Recorder::new();
+    let server_app = Recorder::new();
+    let server = server_tls(ca.issue(&["localhost"]).server_config(), server_app.clone());
+    let client = client_tls(&ca, "localhost", client_app.clone());
+    let (_s, client_lower, pump) = connected_server_and_client(server, client);
+    pump.flush().unwrap();
+    client_app.transport().abort_connection();
+    pump.flush().unwrap();
+    assert!(client_lower.aborted());
+    assert!(client_app.lost()[0].check::<reactor::error::ConnectionAborted>());
+    assert!(!server_app.lost().is_empty());
+}
+
+/// An endpoint that is not TCP: it connects the protocol to a TLS server over iosim.
+struct InMemoryEndpoint {
+    server: Rc<dyn IProtocol>,
+    pump: RefCell<Option<reactor::iosim::IOPump>>,
+}
+
+impl IStreamClientEndpoint for InMemoryEndpoint {
+    fn connect(&self, protocol: Rc<dyn IProtocol>) -> reactor::defer::Deferred<()> {
+        let (_s, _c, pump) = connected_server_and_client(self.server.clone(), protocol);
+        *self.pump.borrow_mut() = Some(pump);
+        reactor::defer::Deferred::succeed(())
+    }
+}
+
+#[test]
+fn wrap_client_tls_wraps_any_endpoint() {
+    let ca = TestCA::new("test CA");
+    let server = server_tls(
+        ca.issue(&["tunnel.example"]).server_config(),
+        Recorder::echo(),
+    );
+    let inner = Rc::new(InMemoryEndpoint {
+        server,
+        pump: RefCell::new(None),
+    });
+    let options =
+        options_for_client_tls("tunnel.example", Some(ca.trust_root()), None, None).unwrap();
+    let endpoint = wrap_client_tls(Rc::new(options), inner.clone());
+    let client_app = Recorder::greeting(b"through the tunnel");
+    let connected = endpoint.connect(client_app.clone());
+    let fired = Rc::new(Cell::new(false));
+    let f = fired.clone();
+    connected.add_callback(move |()| f.set(true));
+    assert!(fired.get());
+    inner.pump.borrow().as_ref().unwrap().flush().unwrap();
+    assert_eq!(client_app.received(), b"through the tunnel");
+}

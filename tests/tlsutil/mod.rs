@@ -113,6 +113,18 @@ impl Issued {
         Arc::new(config)
     }
 
+    /// A server configuration that speaks TLS 1.2 only.
+    pub fn server_config_tls12_only(&self) -> Arc<ServerConfig> {
+        let mut config = ServerConfig::builder_with_provider(crypto_provider())
+            .with_protocol_versions(&[&reactor::tls::rustls::version::TLS12])
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![self.cert_der.clone()], self.key())
+            .unwrap();
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Arc::new(config)
+    }
+
     /// A server configuration that requires a client certificate signed by `client_ca`.
     pub fn server_config_requiring_client(&self, client_ca: &TestCA) -> Arc<ServerConfig> {
         let mut roots = RootCertStore::empty();
