@@ -14,6 +14,7 @@
 mod endpoint;
 mod error;
 mod options;
+mod records;
 mod transport;
 
 pub use endpoint::{wrap_client_tls, TLSMemoryBIOFactory, TLSWrapClientEndpoint};

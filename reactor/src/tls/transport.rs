@@ -2,6 +2,7 @@
 
 use super::error::{TLSError, TLSErrorKind};
 use super::options::ITLSClientConnectionCreator;
+use super::records;
 use crate::defer::Failure;
 use crate::error::ConnectionDone;
 use crate::interfaces::{
@@ -13,7 +14,6 @@ use bytes::{Buf, Bytes, BytesMut};
 use rustls::{Connection, ServerConfig, ServerConnection};
 use std::cell::{Cell, RefCell};
 use std::fmt;
-use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
@@ -154,31 +154,6 @@ impl TLSMemoryBIOProtocol {
         self.pending.borrow().len() + below
     }
 
-    /// Take everything rustls has to send.
-    fn take_tls_output(conn: &mut Connection, out: &mut Vec<u8>) {
-        while conn.wants_write() {
-            match conn.write_tls(out) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {}
-            }
-        }
-    }
-
-    /// Encrypt as much of `data` as rustls takes into `out`; returns how much it took.
-    fn encrypt(conn: &mut Connection, data: &[u8], out: &mut Vec<u8>) -> usize {
-        let mut taken = 0;
-        while taken < data.len() {
-            let n = conn.writer().write(&data[taken..]).unwrap_or(0);
-            taken += n;
-            let before = out.len();
-            Self::take_tls_output(conn, out);
-            if n == 0 && out.len() == before {
-                break;
-            }
-        }
-        taken
-    }
-
     /// Write ciphertext below (no borrow held: the transport may pause our producer).
     fn send_below(&self, out: &[u8]) {
         if out.is_empty() {
@@ -192,7 +167,7 @@ impl TLSMemoryBIOProtocol {
     /// Send whatever rustls has queued (handshake messages, alerts, close_notify).
     fn flush_tls(&self) {
         let mut out = Vec::new();
-        Self::take_tls_output(&mut self.conn.borrow_mut(), &mut out);
+        records::take_tls_output(&mut self.conn.borrow_mut(), &mut out);
         self.send_below(&out);
     }
 
@@ -208,7 +183,7 @@ impl TLSMemoryBIOProtocol {
                 return;
             }
             let mut conn = self.conn.borrow_mut();
-            let taken = Self::encrypt(&mut conn, &pending, &mut out);
+            let taken = records::encrypt(&mut conn, &pending, &mut out);
             pending.advance(taken);
         }
         self.send_below(&out);
@@ -216,45 +191,12 @@ impl TLSMemoryBIOProtocol {
 
     /// Feed one chunk of ciphertext to rustls; returns the plaintext it yields, or the error.
     fn decrypt(&self, data: &[u8]) -> Result<BytesMut, TLSError> {
-        let mut plain = BytesMut::new();
-        let mut conn = self.conn.borrow_mut();
-        let mut offset = 0;
-        while offset < data.len() {
-            let mut cursor = &data[offset..];
-            match conn.read_tls(&mut cursor) {
-                Ok(0) => break,
-                Ok(n) => offset += n,
-                Err(e) => {
-                    return Err(TLSError::new(
-                        &self.peer_name(),
-                        TLSErrorKind::ProtocolError,
-                        e.to_string(),
-                    ))
-                }
-            }
-            let handshaking = conn.is_handshaking();
-            let io_state = conn
-                .process_new_packets()
-                .map_err(|e| TLSError::from_rustls(&self.peer_name(), e, handshaking))?;
-            let available = io_state.plaintext_bytes_to_read();
-            if available > 0 {
-                let start = plain.len();
-                plain.resize(start + available, 0);
-                let mut filled = start;
-                while filled < plain.len() {
-                    match conn.reader().read(&mut plain[filled..]) {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => filled += n,
-                    }
-                }
-                plain.truncate(filled);
-            }
-            if io_state.peer_has_closed() {
-                self.received_close_notify.set(true);
-                break;
-            }
+        let peer_name = self.peer_name();
+        let decrypted = records::decrypt(&mut self.conn.borrow_mut(), data, &peer_name)?;
+        if decrypted.peer_closed {
+            self.received_close_notify.set(true);
         }
-        Ok(plain)
+        Ok(decrypted.plaintext)
     }
 
     /// A TLS error: send rustls' alert, remember the error, close below.
@@ -343,7 +285,7 @@ impl TLSMemoryBIOProtocol {
                 pending.extend_from_slice(data);
             } else {
                 out.reserve(data.len() + data.len() / 64 + 64);
-                let taken = Self::encrypt(&mut self.conn.borrow_mut(), data, &mut out);
+                let taken = records::encrypt(&mut self.conn.borrow_mut(), data, &mut out);
                 pending.extend_from_slice(&data[taken..]);
             }
         }
