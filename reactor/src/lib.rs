@@ -38,6 +38,7 @@ pub mod task;
 pub mod tcp;
 mod threadpool;
 mod timer;
+pub mod tls;
 
 pub use crate::reactor::{
     Phase, Reactor, ReactorHandle, SystemEvent, ThreadPanicked, TriggerId, TriggerResult,

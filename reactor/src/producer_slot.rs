@@ -37,6 +37,11 @@ impl ProducerSlot {
         self.paused.set(false);
     }
 
+    /// Whether the registered producer is a pull producer.
+    pub(crate) fn is_pull(&self) -> bool {
+        matches!(*self.producer.borrow(), Some(Producer::Pull(_)))
+    }
+
     pub(crate) fn is_registered(&self) -> bool {
         self.producer.borrow().is_some()
     }

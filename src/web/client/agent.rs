@@ -1,6 +1,7 @@
 //! [`Agent`]: Twisted's `twisted.web.client.Agent`.
 
 use super::pool::{HTTPConnectionPool, PoolKey};
+use super::tls_policy::{AgentPolicy, IPolicyForHTTPS};
 use crate::web::error::{
     InvalidURI, RequestGenerationFailed, RequestNotSent, RequestTransmissionFailed,
     ResponseNeverReceived, SchemeNotSupported,
@@ -34,12 +35,13 @@ pub trait EndpointFactory {
     ) -> Result<Rc<dyn IStreamClientEndpoint>, Failure>;
 }
 
-/// The default factory: TCP through [`HostnameEndpoint`] for `http`; `https` is refused until
-/// TLS exists (this is where a `context_factory` will plug in).
+/// The default factory: TCP through [`HostnameEndpoint`] for `http`, and TLS made by the
+/// agent's `context_factory` over it for `https`.
 struct StandardEndpointFactory {
     reactor: Reactor,
     connect_timeout: f64,
     bind_address: Option<SocketAddr>,
+    tls_policy: AgentPolicy,
 }
 
 impl EndpointFactory for StandardEndpointFactory {
@@ -49,7 +51,7 @@ impl EndpointFactory for StandardEndpointFactory {
         host: &str,
         port: u16,
     ) -> Result<Rc<dyn IStreamClientEndpoint>, Failure> {
-        if scheme != "http" {
+        if scheme != "http" && scheme != "https" {
             return Err(Failure::new(SchemeNotSupported {
                 scheme: scheme.to_owned(),
             }));
@@ -58,6 +60,9 @@ impl EndpointFactory for StandardEndpointFactory {
             HostnameEndpoint::new(&self.reactor, host, port).timeout(self.connect_timeout);
         if let Some(address) = self.bind_address {
             endpoint = endpoint.bind_address(address);
+        }
+        if scheme == "https" {
+            return self.tls_policy.tls_endpoint(host, port, Rc::new(endpoint));
         }
         Ok(Rc::new(endpoint))
     }
@@ -83,6 +88,7 @@ pub struct Agent {
     factory: Option<Rc<dyn EndpointFactory>>,
     connect_timeout: f64,
     bind_address: Option<SocketAddr>,
+    tls_policy: AgentPolicy,
 }
 
 impl Agent {
@@ -94,6 +100,7 @@ impl Agent {
             factory: None,
             connect_timeout: 30.0,
             bind_address: None,
+            tls_policy: AgentPolicy::default_policy(),
         }
     }
 
@@ -128,6 +135,14 @@ impl Agent {
         self
     }
 
+    /// Decide TLS for `https` URLs with `policy` (Twisted's `contextFactory`; default
+    /// [`BrowserLikePolicyForHTTPS`](super::BrowserLikePolicyForHTTPS)). Connections made under
+    /// one policy are pooled apart from those made under another.
+    pub fn context_factory(mut self, policy: impl IPolicyForHTTPS + 'static) -> Agent {
+        self.tls_policy = AgentPolicy::custom(Rc::new(policy));
+        self
+    }
+
     /// The pool this agent uses.
     pub fn get_pool(&self) -> &HTTPConnectionPool {
         &self.pool
@@ -145,6 +160,7 @@ impl Agent {
                 reactor: self.reactor.clone(),
                 connect_timeout: self.connect_timeout,
                 bind_address: self.bind_address,
+                tls_policy: self.tls_policy.clone(),
             }
             .endpoint_for_uri(scheme, host, port),
         }
@@ -200,7 +216,8 @@ impl Agent {
         .persistent(self.pool.persistent())
         .absolute_uri(uri);
         request.body_producer = body_producer;
-        Ok(((scheme, host, port), endpoint, request))
+        let key_scheme = self.tls_policy.pool_scheme(&scheme);
+        Ok(((key_scheme, host, port), endpoint, request))
     }
 }
 

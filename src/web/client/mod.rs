@@ -31,6 +31,7 @@ mod pool;
 mod producers;
 mod proxy;
 mod tunnel;
+mod tls_policy;
 
 pub use crate::web::response::read_body;
 pub use agent::{Agent, EndpointFactory};
@@ -40,6 +41,10 @@ pub use pool::{HTTPConnectionPool, PoolKey};
 pub use producers::{BytesBodyProducer, FileBodyProducer, DEFAULT_READ_SIZE};
 pub use proxy::ProxyAgent;
 pub use tunnel::{TunnelFailed, TunnelRefused, TunnelingEndpoint, TunnelingEndpointFactory};
+pub use tls_policy::{
+    options_for_client_tls, BrowserLikePolicyForHTTPS, HostnameCachingHTTPSPolicy, IPolicyForHTTPS,
+    TLSConfigError, TLSError, TLSErrorKind,
+};
 
 #[cfg(test)]
 mod tests;

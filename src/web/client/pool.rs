@@ -9,7 +9,9 @@ use std::collections::HashMap;
 use std::fmt;
 use std::rc::Rc;
 
-/// What idle connections are kept under: `(scheme, host, port)`.
+/// What idle connections are kept under: `(scheme, host, port)`. For `https` under a policy
+/// other than the default one, the scheme element is `https#<policy id>`, so a connection
+/// verified under one trust root is never reused under another.
 pub type PoolKey = (String, String, u16);
 
 struct Cached {
