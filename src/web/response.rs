@@ -79,6 +79,17 @@ impl Response {
         &self.body
     }
 
+    /// This response's head (status, headers, length, request, previous response) with
+    /// another body: for agents that hand out a response whose body is made from this one's,
+    /// such as a decoded one. The new body is fed through `body`'s `data`/`finish`; this
+    /// response's own body is left alone (the caller delivers it where it goes).
+    pub(crate) fn with_body(&self, body: Rc<BodyChannel>) -> Response {
+        Response {
+            body,
+            ..self.clone()
+        }
+    }
+
     /// Give the body to `protocol` (Twisted's `deliverBody`): `make_connection`, the bytes
     /// already received, the rest as it arrives, then `connection_lost` with
     /// [`ResponseDone`], [`PotentialDataLoss`] or [`ResponseFailed`](crate::web::error::ResponseFailed). Fails with

@@ -24,11 +24,20 @@
 //! ```
 
 mod agent;
+mod content_decoder;
+mod decoding_body;
+mod inflate;
 mod pool;
 mod producers;
 
 pub use crate::web::response::read_body;
 pub use agent::{Agent, EndpointFactory};
+pub use content_decoder::{
+    BodyDecoder, ContentDecoderAgent, DecodingError, DecodingErrorKind, ResponseDecoder,
+    TooManyContentEncodings, MAX_STACKED_ENCODINGS,
+};
+pub use decoding_body::DECODED_SLICE;
+pub use inflate::{DeflateDecoder, GzipDecoder};
 pub use pool::{HTTPConnectionPool, PoolKey};
 pub use producers::{BytesBodyProducer, FileBodyProducer, DEFAULT_READ_SIZE};
 
