@@ -1,4 +1,6 @@
-//! The port of `twisted.web.client`: [`Agent`], [`HTTPConnectionPool`], the body producers.
+//! The port of `twisted.web.client`: [`Agent`], [`HTTPConnectionPool`], the body producers,
+//! and the agents that wrap an agent: [`RedirectAgent`], [`BrowserLikeRedirectAgent`],
+//! [`ContentDecoderAgent`].
 //!
 //! ```no_run
 //! use reactor::Reactor;
@@ -29,6 +31,8 @@ mod decoding_body;
 mod inflate;
 mod pool;
 mod producers;
+mod redirect;
+mod redirect_errors;
 
 pub use crate::web::response::read_body;
 pub use agent::{Agent, EndpointFactory};
@@ -40,6 +44,13 @@ pub use decoding_body::DECODED_SLICE;
 pub use inflate::{DeflateDecoder, GzipDecoder};
 pub use pool::{HTTPConnectionPool, PoolKey};
 pub use producers::{BytesBodyProducer, FileBodyProducer, DEFAULT_READ_SIZE};
+pub use redirect::{
+    BrowserLikeRedirectAgent, RedirectAgent, DEFAULT_REDIRECT_LIMIT, REDIRECT_DRAIN_LIMIT,
+};
+pub use redirect_errors::{
+    InfiniteRedirection, InvalidRedirectLocation, PageRedirect, RedirectBodyNotReplayable,
+    RedirectWithNoLocation,
+};
 
 #[cfg(test)]
 mod tests;
