@@ -22,7 +22,7 @@ use reactor::interfaces::{IConsumer, IProducer, IProtocol, IPushProducer, ITrans
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::rc::{Rc, Weak};
+use std::rc::Rc;
 
 /// The most decoded bytes made from the encoded input in one step.
 pub const DECODED_SLICE: usize = 64 * 1024;
@@ -34,25 +34,24 @@ pub(crate) fn decode_response(
     encoding: String,
     decoder: Box<dyn BodyDecoder>,
 ) -> Response {
-    let decoding = Rc::new_cyclic(|me: &Weak<Decoding>| {
-        let transport: Rc<dyn ITransport> = Rc::new(DecodedTransport {
-            decoding: me.clone(),
-        });
-        Decoding {
-            encoding,
-            decoder: RefCell::new(decoder),
-            buf: RefCell::new(Vec::new()),
-            input: RefCell::new(VecDeque::new()),
-            raw: RefCell::new(None),
-            end: RefCell::new(None),
-            out: BodyChannel::new(Some(transport)),
-            paused: Cell::new(false),
-            pumping: Cell::new(false),
-            stopped: Cell::new(false),
-            raw_ended: Cell::new(false),
-            done: Cell::new(false),
-        }
+    let decoding = Rc::new(Decoding {
+        encoding,
+        decoder: RefCell::new(decoder),
+        buf: RefCell::new(Vec::new()),
+        input: RefCell::new(VecDeque::new()),
+        raw: RefCell::new(None),
+        end: RefCell::new(None),
+        out: BodyChannel::new(None),
+        paused: Cell::new(false),
+        pumping: Cell::new(false),
+        stopped: Cell::new(false),
+        raw_ended: Cell::new(false),
+        done: Cell::new(false),
     });
+    let transport: Rc<dyn ITransport> = Rc::new(DecodedTransport {
+        decoding: decoding.clone(),
+    });
+    decoding.out.set_transport(transport);
     let mut decoded = response.with_body(decoding.out.clone());
     decoded.length = None;
     if let Err(e) = response.deliver_body(decoding.clone()) {
@@ -253,13 +252,17 @@ impl IProtocol for Decoding {
 
 /// The transport of the decoded body, given to its channel: flow control reaches the
 /// decoding and, through it, the encoded body's transport.
+///
+/// It holds the decoding, and the decoding holds the channel, until the decoded body ends
+/// (`BodyChannel::finish` drops the transport): the decoded body goes on even when the
+/// response and its reader's transport are dropped, as a body read from a connection does.
 struct DecodedTransport {
-    decoding: Weak<Decoding>,
+    decoding: Rc<Decoding>,
 }
 
 impl DecodedTransport {
     fn raw(&self) -> Option<Rc<dyn ITransport>> {
-        self.decoding.upgrade().and_then(|d| d.raw())
+        self.decoding.raw()
     }
 }
 
@@ -274,9 +277,7 @@ impl IConsumer for DecodedTransport {
 impl IProducer for DecodedTransport {
     /// Stop decoding for good and close the encoded body's connection.
     fn stop_producing(&self) {
-        let Some(decoding) = self.decoding.upgrade() else {
-            return;
-        };
+        let decoding = &self.decoding;
         if decoding.stopped.replace(true) {
             return;
         }
@@ -289,22 +290,18 @@ impl IProducer for DecodedTransport {
 
 impl IPushProducer for DecodedTransport {
     fn pause_producing(&self) {
-        if let Some(decoding) = self.decoding.upgrade() {
-            decoding.paused.set(true);
-            if let Some(raw) = decoding.raw() {
-                raw.pause_producing();
-            }
+        self.decoding.paused.set(true);
+        if let Some(raw) = self.decoding.raw() {
+            raw.pause_producing();
         }
     }
 
     fn resume_producing(&self) {
-        if let Some(decoding) = self.decoding.upgrade() {
-            decoding.paused.set(false);
-            if let Some(raw) = decoding.raw() {
-                raw.resume_producing();
-            }
-            decoding.pump();
+        self.decoding.paused.set(false);
+        if let Some(raw) = self.decoding.raw() {
+            raw.resume_producing();
         }
+        self.decoding.pump();
     }
 }
 
