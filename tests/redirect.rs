@@ -4,15 +4,21 @@
 
 mod support;
 
+use flate2::write::GzEncoder;
+use flate2::Compression;
+use std::io::Write;
+
+use reactor::defer::CancelledError;
 use reactor::defer::{Deferred, Failure};
 use reactor::endpoints::HostnameEndpoint;
 use reactor::interfaces::{IConsumer, IStreamClientEndpoint};
 use reactor::Reactor;
 use std::rc::Rc;
+use support::wait_until;
 use support::{reply, run, serve, Out, Seen, Server};
 use treq::web::client::{
-    read_body, Agent, BrowserLikeRedirectAgent, BytesBodyProducer, EndpointFactory,
-    HTTPConnectionPool, InfiniteRedirection, PageRedirect, RedirectAgent,
+    read_body, Agent, BrowserLikeRedirectAgent, BytesBodyProducer, ContentDecoderAgent,
+    EndpointFactory, HTTPConnectionPool, InfiniteRedirection, PageRedirect, RedirectAgent,
     RedirectBodyNotReplayable, RedirectWithNoLocation, REDIRECT_DRAIN_LIMIT,
 };
 use treq::web::error::ResponseFailed;
@@ -23,7 +29,9 @@ use treq::web::response::Response;
 /// Routes:
 /// * `/redirect/N`: 302 to `/redirect/N-1` (relative), with a 2 KiB body; `/redirect/0` is 200.
 /// * `/absolute/N`: as `/redirect/N` with an absolute Location built from `Host`.
-/// * `/to?code=C&location=L[&size=N]`: status C, Location L, a body of N bytes (default 13).
+/// * `/to?code=C&location=L[&size=N][&gzip=1]`: status C, Location L, a body of N bytes
+///   (default 13), gzip-encoded with `gzip`.
+/// * `/stall`: 302 to `/echo` with a body that starts and never ends.
 /// * `/loop`: 302 to itself. `/nolocation`: 302 without Location.
 /// * anything else: 200, body `ok`.
 fn handler(seen: &Seen) -> hyper::Response<Out> {
@@ -40,12 +48,24 @@ fn handler(seen: &Seen) -> hyper::Response<Out> {
             let code = seen.param("code").unwrap().parse().unwrap();
             let location = seen.param("location").unwrap();
             let size: usize = seen.param("size").map_or(13, |s| s.parse().unwrap());
-            reply(
-                code,
-                &[("location", &location), ("content-type", "text/plain")],
-                Out::full(vec![b'r'; size]),
-            )
+            let mut headers = vec![
+                ("location", location.as_str()),
+                ("content-type", "text/plain"),
+            ];
+            let mut body = vec![b'r'; size];
+            if seen.param("gzip").is_some() {
+                let mut e = GzEncoder::new(Vec::new(), Compression::default());
+                e.write_all(&body).unwrap();
+                body = e.finish().unwrap();
+                headers.push(("content-encoding", "gzip"));
+            }
+            reply(code, &headers, Out::full(body))
         }
+        "/stall" => reply(
+            302,
+            &[("location", "/echo")],
+            Out::Stall(Some("a start".into())),
+        ),
         "/loop" => reply(302, &[("location", "/loop")], Out::full("again")),
         "/nolocation" => reply(302, &[], Out::full("nowhere")),
         _ => reply(200, &[], Out::full("ok")),
@@ -189,6 +209,45 @@ fn huge_redirect_body_closes_its_connection_instead() {
     let (response, body) = fetch(&reactor, agent.request("GET", &url, None, None));
     assert_eq!((response.code, body.as_str()), (200, "ok"));
     assert_eq!(server.connections(), 2);
+}
+
+#[test]
+fn gzip_redirect_body_is_drained_through_the_decoder() {
+    let server = serve(handler);
+    let reactor = Reactor::new();
+    let agent = RedirectAgent::new(Rc::new(ContentDecoderAgent::gzip(persistent_agent(
+        &reactor,
+    ))));
+    let url = format!("{}&size={}&gzip=1", to(&server, 302, "/final"), 300 * 1024);
+    let (response, body) = fetch(&reactor, agent.request("GET", &url, None, None));
+    assert_eq!((response.code, body.as_str()), (200, "ok"));
+    let previous = response.previous_response.as_deref().unwrap();
+    assert!(!previous.headers.has_header("content-encoding"));
+    assert_eq!(server.connections(), 1);
+}
+
+#[test]
+fn cancel_while_draining_a_redirect_body_closes_its_connection() {
+    let server = serve(handler);
+    let reactor = Reactor::new();
+    let agent = RedirectAgent::new(persistent_agent(&reactor));
+    let d = agent.request("GET", &server.url("/stall"), None, None);
+    // The redirect's head arrives; its body never ends, so the agent waits in the drain.
+    assert!(wait_until(&reactor, 5.0, || server.seen().len() == 1));
+    run_for_a_moment(&reactor);
+    assert!(!d.called());
+    d.cancel();
+    let f = failure(&reactor, d);
+    assert!(f.check::<CancelledError>(), "{f}");
+    assert!(
+        wait_until(&reactor, 5.0, || server.closed() == 1),
+        "connection still open"
+    );
+    assert_eq!(server.seen().len(), 1, "the redirect was not followed");
+}
+
+fn run_for_a_moment(reactor: &Reactor) {
+    support::run_for(reactor, 0.05);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -52,7 +52,8 @@ pub struct Response {
     pub length: Option<u64>,
     /// The request this response answers.
     pub request: RequestInfo,
-    /// The response before this one, when a redirect was followed.
+    /// The response before this one, when a redirect was followed (Twisted's
+    /// `previousResponse`). Its body has been read and discarded by the redirect agent.
     pub previous_response: Option<Box<Response>>,
     body: Rc<BodyChannel>,
 }

@@ -51,10 +51,11 @@ impl Seen {
     }
 }
 
-/// A response body: all at once, or `head`, then `piece` `count` times, then `tail`, sent in
-/// frames (chunked, since no length is announced).
+/// A response body: all at once; or `head`, then `piece` `count` times, then `tail`, sent in
+/// frames (chunked, since no length is announced); or `head` and then nothing, ever.
 pub enum Out {
     Full(Option<HBytes>),
+    Stall(Option<HBytes>),
     Repeat {
         head: Option<HBytes>,
         piece: HBytes,
@@ -79,6 +80,10 @@ impl Body for Out {
     ) -> Poll<Option<Result<Frame<HBytes>, Infallible>>> {
         let frame = match self.get_mut() {
             Out::Full(b) => b.take(),
+            Out::Stall(head) => match head.take() {
+                Some(h) => Some(h),
+                None => return Poll::Pending,
+            },
             Out::Repeat {
                 head,
                 piece,
@@ -101,6 +106,7 @@ impl Body for Out {
     fn is_end_stream(&self) -> bool {
         match self {
             Out::Full(b) => b.is_none(),
+            Out::Stall(_) => false,
             Out::Repeat {
                 head, count, tail, ..
             } => head.is_none() && *count == 0 && tail.is_none(),
@@ -110,7 +116,7 @@ impl Body for Out {
     fn size_hint(&self) -> SizeHint {
         match self {
             Out::Full(b) => SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64)),
-            Out::Repeat { .. } => SizeHint::default(),
+            Out::Repeat { .. } | Out::Stall(_) => SizeHint::default(),
         }
     }
 }

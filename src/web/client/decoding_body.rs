@@ -149,7 +149,9 @@ impl Decoding {
         self.pumping.set(false);
     }
 
-    /// Decode the next slice from the queued input (no call out of this object).
+    /// Decode the next slice from the queued input. The borrows are held across
+    /// `BodyDecoder::decode`, which is this object's own decoder and sees only byte slices, so
+    /// it cannot re-enter; nothing else is called.
     fn step(&self) -> Step {
         let mut input = self.input.borrow_mut();
         let mut decoder = self.decoder.borrow_mut();
