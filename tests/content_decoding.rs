@@ -86,6 +86,50 @@ fn bomb(mib: u64) -> Out {
     }
 }
 
+/// `data` as a brotli stream (RFC 7932) of uncompressed meta-blocks: valid brotli without an
+/// encoder (the decoder's own correctness is its crate's business; this checks the plumbing).
+fn brotli_stored(data: &[u8]) -> Vec<u8> {
+    struct Bits {
+        out: Vec<u8>,
+        acc: u64,
+        n: u32,
+    }
+    impl Bits {
+        fn put(&mut self, value: u64, bits: u32) {
+            self.acc |= value << self.n;
+            self.n += bits;
+            while self.n >= 8 {
+                self.out.push(self.acc as u8);
+                self.acc >>= 8;
+                self.n -= 8;
+            }
+        }
+        fn align(&mut self) {
+            if self.n > 0 {
+                self.put(0, 8 - self.n);
+            }
+        }
+    }
+    let mut w = Bits {
+        out: Vec::new(),
+        acc: 0,
+        n: 0,
+    };
+    w.put(0, 1); // WBITS = 16
+    for block in data.chunks(65536) {
+        w.put(0, 1); // ISLAST = 0
+        w.put(0, 2); // MNIBBLES = 4
+        w.put(block.len() as u64 - 1, 16); // MLEN - 1
+        w.put(1, 1); // ISUNCOMPRESSED
+        w.align();
+        w.out.extend_from_slice(block);
+    }
+    w.put(1, 1); // ISLAST
+    w.put(1, 1); // ISLASTEMPTY
+    w.align();
+    w.out
+}
+
 fn nested_gzip(times: usize) -> Vec<u8> {
     (0..times).fold(b"deep".to_vec(), |data, _| gzip(&data))
 }
@@ -130,6 +174,14 @@ fn handler(seen: &Seen) -> hyper::Response<Out> {
             let body = gzip(&sample());
             gz(body[..body.len() / 2].to_vec(), "gzip")
         }
+        "/brotli" => gz(brotli_stored(&sample()), "br"),
+        "/gzip-then-brotli" => gz(brotli_stored(&gzip(&sample())), "gzip, br"),
+        "/brotli-truncated" => {
+            let body = brotli_stored(&sample());
+            gz(body[..body.len() - 100].to_vec(), "br")
+        }
+        // A metadata meta-block with its reserved bit set.
+        "/brotli-corrupt" => gz(vec![0x1c, 0, 0, 0], "br"),
         "/five" => gz(nested_gzip(5), "gzip,gzip,gzip,gzip,gzip"),
         "/six" => gz(nested_gzip(6), "gzip,gzip,gzip,gzip,gzip,gzip"),
         "/bomb" => {
@@ -447,4 +499,57 @@ fn a_pause_while_kept_bytes_are_delivered_holds_a_plain_body_too() {
     let reason = run(&reactor, reader.done.clone(), 20.0).unwrap();
     assert!(reason.check::<ResponseDone>(), "{reason}");
     assert!(reader.received.get() > 10 * MIB);
+}
+
+#[cfg(feature = "brotli")]
+#[test]
+fn brotli_bodies_are_decoded_with_the_feature() {
+    use treq::web::client::BrotliDecoder;
+    let server = serve(handler);
+    let reactor = Reactor::new();
+    let agent = ContentDecoderAgent::new(
+        Rc::new(Agent::new(&reactor)),
+        vec![
+            (b"gzip", Rc::new(GzipDecoder)),
+            (b"br", Rc::new(BrotliDecoder)),
+        ],
+    );
+    let response = get(&reactor, &agent, &server.url("/echo-headers"));
+    assert_eq!(body(&reactor, &response).unwrap(), b"gzip,br");
+    for path in ["/brotli", "/gzip-then-brotli"] {
+        let response = get(&reactor, &agent, &server.url(path));
+        assert!(!response.headers.has_header("content-encoding"), "{path}");
+        assert!(body(&reactor, &response).unwrap() == sample(), "{path}");
+    }
+    let response = get(&reactor, &agent, &server.url("/brotli-truncated"));
+    let f = body(&reactor, &response).unwrap_err();
+    assert_eq!(decoding_error(&f).kind, DecodingErrorKind::Truncated);
+    let response = get(&reactor, &agent, &server.url("/brotli-corrupt"));
+    let f = body(&reactor, &response).unwrap_err();
+    let e = decoding_error(&f);
+    assert_eq!(e.encoding, "br");
+    assert!(matches!(e.kind, DecodingErrorKind::Corrupt(_)), "{f}");
+}
+
+#[cfg(feature = "brotli")]
+#[test]
+fn brotli_is_decoded_in_bounded_slices_as_read() {
+    use treq::web::client::BrotliDecoder;
+    let server = serve(handler);
+    let reactor = Reactor::new();
+    let agent = ContentDecoderAgent::new(
+        Rc::new(Agent::new(&reactor)),
+        vec![(b"br", Rc::new(BrotliDecoder))],
+    );
+    let response = get(&reactor, &agent, &server.url("/brotli"));
+    let reader = Reader::new(&reactor, u64::MAX, 100_000);
+    response.deliver_body(reader.clone()).unwrap();
+    reader.received_while_paused.set(0);
+    reader.resume();
+    let reason = run(&reactor, reader.done.clone(), 20.0).unwrap();
+    assert!(reason.check::<ResponseDone>(), "{reason}");
+    assert_eq!(reader.received.get(), sample().len() as u64);
+    assert!(reader.biggest.get() <= DECODED_SLICE);
+    assert!(reader.pauses.get() >= 5);
+    assert_eq!(reader.received_while_paused.get(), 0);
 }

@@ -5,6 +5,9 @@
 //! at most [`DECODED_SLICE`](super::decoding_body::DECODED_SLICE) bytes, and a body protocol that
 //! pauses stops the inflating and, through it, the socket. A small body that inflates to
 //! gigabytes (a "zip bomb") costs only what the reader chooses to read.
+//!
+//! Codings: [`GzipDecoder`] (`gzip`), [`DeflateDecoder`](super::DeflateDecoder) (`deflate`,
+//! zlib-wrapped or raw) and, with the cargo feature `brotli`, `BrotliDecoder` (`br`).
 
 use super::decoding_body::{abort_body, decode_response};
 use super::inflate::GzipDecoder;

@@ -26,6 +26,8 @@
 //! ```
 
 mod agent;
+#[cfg(feature = "brotli")]
+mod brotli;
 mod content_decoder;
 mod decoding_body;
 mod inflate;
@@ -36,6 +38,8 @@ mod redirect_errors;
 
 pub use crate::web::response::read_body;
 pub use agent::{Agent, EndpointFactory};
+#[cfg(feature = "brotli")]
+pub use brotli::BrotliDecoder;
 pub use content_decoder::{
     BodyDecoder, ContentDecoderAgent, DecodingError, DecodingErrorKind, ResponseDecoder,
     TooManyContentEncodings, MAX_STACKED_ENCODINGS,
