@@ -52,7 +52,8 @@ pub struct Response {
     pub length: Option<u64>,
     /// The request this response answers.
     pub request: RequestInfo,
-    /// The response before this one, when a redirect was followed.
+    /// The response before this one, when a redirect was followed (Twisted's
+    /// `previousResponse`). Its body has been read and discarded by the redirect agent.
     pub previous_response: Option<Box<Response>>,
     body: Rc<BodyChannel>,
 }
@@ -77,6 +78,17 @@ impl Response {
 
     pub(crate) fn body_channel(&self) -> &Rc<BodyChannel> {
         &self.body
+    }
+
+    /// This response's head (status, headers, length, request, previous response) with
+    /// another body: for agents that hand out a response whose body is made from this one's,
+    /// such as a decoded one. The new body is fed through `body`'s `data`/`finish`; this
+    /// response's own body is left alone (the caller delivers it where it goes).
+    pub(crate) fn with_body(&self, body: Rc<BodyChannel>) -> Response {
+        Response {
+            body,
+            ..self.clone()
+        }
     }
 
     /// Give the body to `protocol` (Twisted's `deliverBody`): `make_connection`, the bytes
@@ -123,10 +135,17 @@ enum BodyState {
 }
 
 /// Where a response's body goes: kept until `deliver_body`, then passed on.
+///
+/// The transport is paused while either of two reasons holds: bytes wait for `deliver_body`
+/// (`held`), or the body protocol asked for a pause (`reader_paused`). Keeping them apart lets
+/// a protocol that pauses while the kept bytes are handed to it stay paused.
 pub(crate) struct BodyChannel {
     state: RefCell<BodyState>,
     transport: RefCell<Option<Rc<dyn ITransport>>>,
+    /// The transport is paused by this channel.
     paused: Cell<bool>,
+    held: Cell<bool>,
+    reader_paused: Cell<bool>,
 }
 
 impl BodyChannel {
@@ -140,27 +159,48 @@ impl BodyChannel {
             }),
             transport: RefCell::new(transport),
             paused: Cell::new(false),
+            held: Cell::new(false),
+            reader_paused: Cell::new(false),
         })
+    }
+
+    /// Set the transport of a channel made without one (for a body fed by another protocol,
+    /// whose transport refers back to the channel's feeder).
+    pub(crate) fn set_transport(&self, transport: Rc<dyn ITransport>) {
+        *self.transport.borrow_mut() = Some(transport);
     }
 
     fn transport(&self) -> Option<Rc<dyn ITransport>> {
         self.transport.borrow().clone()
     }
 
-    fn pause(&self) {
-        if !self.paused.replace(true) {
+    /// Pause or resume the transport to match `held` and `reader_paused`.
+    fn update_pause(&self) {
+        let pause = self.held.get() || self.reader_paused.get();
+        if self.paused.replace(pause) != pause {
             if let Some(t) = self.transport() {
-                t.pause_producing();
+                if pause {
+                    t.pause_producing();
+                } else {
+                    t.resume_producing();
+                }
             }
         }
     }
 
+    fn hold(&self, held: bool) {
+        self.held.set(held);
+        self.update_pause();
+    }
+
+    fn pause(&self) {
+        self.reader_paused.set(true);
+        self.update_pause();
+    }
+
     fn resume(&self) {
-        if self.paused.replace(false) {
-            if let Some(t) = self.transport() {
-                t.resume_producing();
-            }
-        }
+        self.reader_paused.set(false);
+        self.update_pause();
     }
 
     /// Body bytes arrived.
@@ -176,7 +216,7 @@ impl BodyChannel {
                     let over = *buffered > BODY_BUFFER_LIMIT;
                     drop(state);
                     if over {
-                        self.pause();
+                        self.hold(true);
                     }
                     return;
                 }
@@ -190,7 +230,9 @@ impl BodyChannel {
     /// The connection no longer serves this body: resume it if the body paused it, and forget
     /// it (so a late pause cannot touch a connection serving another request).
     pub(crate) fn release_transport(&self) {
-        self.resume();
+        self.held.set(false);
+        self.reader_paused.set(false);
+        self.update_pause();
         self.transport.borrow_mut().take();
     }
 
@@ -245,8 +287,8 @@ impl BodyChannel {
                 protocol.connection_lost(reason);
             }
             None => {
-                // Reading was paused only because nobody took the bytes.
-                self.resume();
+                // The bytes are taken: read on, unless the protocol paused meanwhile.
+                self.hold(false);
             }
         }
         Ok(())

@@ -5,6 +5,7 @@
 //! * [`httpbin::HttpBin`]: an httpbin-compatible server over HTTP and HTTPS (a test CA).
 //! * [`wait`]: running the reactor until a Deferred fires, with a time bound.
 //! * [`raw`]: a raw HTTP/1.1 client over `std::net::TcpStream`, for exact bytes.
+//! * [`scripted`]: a hyper server whose replies a function chooses, with a log of requests.
 //! * [`proxy::ForwardProxy`]: a forward proxy (absolute-form requests and `CONNECT` tunnels)
 //!   that records what it received.
 //!
@@ -16,4 +17,10 @@
 pub mod httpbin;
 pub mod proxy;
 pub mod raw;
+pub mod scripted;
 pub mod wait;
+
+#[allow(unused_imports)]
+pub use scripted::{reply, run_for, serve, wait_until, Handler, Out, Seen, Server};
+#[allow(unused_imports)]
+pub use wait::run;

@@ -1,5 +1,7 @@
-//! The port of `twisted.web.client`: [`Agent`], [`HTTPConnectionPool`], [`CookieAgent`], the
-//! body producers, [`ProxyAgent`] and the `CONNECT` tunnel ([`TunnelingEndpoint`]).
+//! The port of `twisted.web.client`: [`Agent`], [`HTTPConnectionPool`], the body producers,
+//! the HTTPS policy ([`BrowserLikePolicyForHTTPS`]), and the agents that wrap an agent:
+//! [`CookieAgent`], [`RedirectAgent`], [`BrowserLikeRedirectAgent`], [`ContentDecoderAgent`],
+//! [`ProxyAgent`] (with the `CONNECT` tunnel, [`TunnelingEndpoint`]).
 //!
 //! ```no_run
 //! use reactor::Reactor;
@@ -26,25 +28,47 @@
 
 mod agent;
 mod basic_auth;
+#[cfg(feature = "brotli")]
+mod brotli;
+mod content_decoder;
 mod cookie_agent;
+mod decoding_body;
+mod inflate;
 mod pool;
 mod producers;
 mod proxy;
-mod tunnel;
+mod redirect;
+mod redirect_errors;
 mod tls_policy;
+mod tunnel;
 
 pub use crate::web::response::read_body;
 pub use agent::{Agent, EndpointFactory};
 pub use basic_auth::basic_auth_header;
+#[cfg(feature = "brotli")]
+pub use brotli::BrotliDecoder;
+pub use content_decoder::{
+    BodyDecoder, ContentDecoderAgent, DecodingError, DecodingErrorKind, ResponseDecoder,
+    TooManyContentEncodings, MAX_STACKED_ENCODINGS,
+};
 pub use cookie_agent::CookieAgent;
+pub use decoding_body::DECODED_SLICE;
+pub use inflate::{DeflateDecoder, GzipDecoder};
 pub use pool::{HTTPConnectionPool, PoolKey};
 pub use producers::{BytesBodyProducer, FileBodyProducer, DEFAULT_READ_SIZE};
 pub use proxy::ProxyAgent;
-pub use tunnel::{TunnelFailed, TunnelRefused, TunnelingEndpoint, TunnelingEndpointFactory};
+pub use redirect::{
+    BrowserLikeRedirectAgent, RedirectAgent, DEFAULT_REDIRECT_LIMIT, REDIRECT_DRAIN_LIMIT,
+};
+pub use redirect_errors::{
+    InfiniteRedirection, InvalidRedirectLocation, PageRedirect, RedirectBodyNotReplayable,
+    RedirectWithNoLocation,
+};
 pub use tls_policy::{
     options_for_client_tls, BrowserLikePolicyForHTTPS, HostnameCachingHTTPSPolicy, IPolicyForHTTPS,
     TLSConfigError, TLSError, TLSErrorKind,
 };
+pub use tunnel::{TunnelFailed, TunnelRefused, TunnelingEndpoint, TunnelingEndpointFactory};
 
 #[cfg(test)]
 mod tests;
