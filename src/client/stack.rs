@@ -3,7 +3,9 @@
 use super::HTTPClient;
 use crate::auth::{add_auth, AuthConfig};
 use crate::cookies::scoped_cookie;
-use crate::web::client::CookieAgent;
+use crate::web::client::{
+    BrowserLikeRedirectAgent, ContentDecoderAgent, CookieAgent, RedirectAgent,
+};
 use crate::web::cookiejar::CookieJar;
 use crate::web::iweb::IAgent;
 use reactor::defer::Failure;
@@ -85,7 +87,14 @@ pub(crate) fn wrapped_agent(
         client.agent.clone(),
         client.cookiejar.clone(),
     ));
-    let _ = (allow_redirects, browser_like_redirects);
+    if allow_redirects {
+        agent = if browser_like_redirects {
+            Rc::new(BrowserLikeRedirectAgent::new(agent))
+        } else {
+            Rc::new(RedirectAgent::new(agent))
+        };
+    }
+    agent = Rc::new(ContentDecoderAgent::gzip(agent));
     if let Some(auth) = auth {
         agent = add_auth(agent, auth).map_err(Failure::new)?;
     }
