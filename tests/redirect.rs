@@ -18,10 +18,12 @@ use support::wait_until;
 use support::{reply, run, serve, Out, Seen, Server};
 use treq::web::client::{
     read_body, Agent, BrowserLikeRedirectAgent, BytesBodyProducer, ContentDecoderAgent,
-    EndpointFactory, HTTPConnectionPool, InfiniteRedirection, PageRedirect, RedirectAgent,
-    RedirectBodyNotReplayable, RedirectWithNoLocation, REDIRECT_DRAIN_LIMIT,
+    EndpointFactory, HTTPConnectionPool, InfiniteRedirection, InvalidRedirectLocation,
+    PageRedirect, RedirectAgent, RedirectBodyNotReplayable, RedirectWithNoLocation,
+    REDIRECT_DRAIN_LIMIT,
 };
 use treq::web::error::ResponseFailed;
+use treq::web::error::SchemeNotSupported;
 use treq::web::http_headers::Headers;
 use treq::web::iweb::{IAgent, IBodyProducer};
 use treq::web::response::Response;
@@ -66,6 +68,7 @@ fn handler(seen: &Seen) -> hyper::Response<Out> {
             &[("location", "/echo")],
             Out::Stall(Some("a start".into())),
         ),
+        "/bad-location" => reply(302, &[("location", "http://[::1")], Out::full("bad")),
         "/loop" => reply(302, &[("location", "/loop")], Out::full("again")),
         "/nolocation" => reply(302, &[], Out::full("nowhere")),
         _ => reply(200, &[], Out::full("ok")),
@@ -428,6 +431,31 @@ fn redirect_without_location_fails_with_the_response() {
     );
     let body = run(&reactor, read_body(&e.response), 5.0).unwrap();
     assert_eq!(&body[..], b"nowhere");
+}
+
+#[test]
+fn unparsable_location_fails_clearly() {
+    let server = serve(handler);
+    let reactor = Reactor::new();
+    let agent = RedirectAgent::new(persistent_agent(&reactor));
+    let d = agent.request("GET", &server.url("/bad-location"), None, None);
+    let f = failure(&reactor, d);
+    let e: &InvalidRedirectLocation = reason(&f);
+    assert_eq!((e.code, e.location.as_str()), (302, "http://[::1"));
+    assert!(f.to_string().contains("invalid Location"), "{f}");
+}
+
+#[test]
+fn redirect_to_another_scheme_is_refused_by_the_agent() {
+    let server = serve(handler);
+    let reactor = Reactor::new();
+    let agent = RedirectAgent::new(persistent_agent(&reactor));
+    let d = agent.request("GET", &to(&server, 302, "file:///etc/passwd"), None, None);
+    let f = failure(&reactor, d);
+    let e = f
+        .value::<SchemeNotSupported>()
+        .unwrap_or_else(|| panic!("{f}"));
+    assert_eq!(e.scheme, "file");
 }
 
 #[test]

@@ -392,8 +392,9 @@ macro_rules! redirect_agent {
 redirect_agent!(
     /// Follows redirects as Twisted's `RedirectAgent` does.
     ///
-    /// * 301, 302, 307 and 308 are followed for GET and HEAD, with the same method; any other
-    ///   method fails with [`PageRedirect`].
+    /// * 301, 302, 307 and 308 are followed for GET and HEAD, with the same method (and the
+    ///   same body, if the request had one that can be sent again); any other method fails
+    ///   with [`PageRedirect`].
     /// * 303 is followed with GET (HEAD stays HEAD), without the body and its `Content-*`
     ///   headers.
     /// * A missing `Location` fails with [`RedirectWithNoLocation`], the limit with
