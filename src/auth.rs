@@ -87,6 +87,10 @@ struct RequestHeaderSetterAgent {
 }
 
 impl IAgent for RequestHeaderSetterAgent {
+    fn reactor(&self) -> Option<Rc<dyn reactor::interfaces::IReactorTime>> {
+        self.agent.reactor()
+    }
+
     fn request(
         &self,
         method: &str,

@@ -610,3 +610,22 @@ fn the_debug_form_shows_code_type_and_size() {
         "<treq Response 200 \"application/octet-stream\" 10 bytes>"
     );
 }
+
+#[test]
+fn a_wrapped_agent_passes_on_its_reactor_for_file_reads() {
+    // The agent runs on a reactor that is not the thread's default: reading a streamed body
+    // must happen on the agent's reactor, through the wrapper.
+    let f = fixture();
+    let base: Rc<dyn treq::web::iweb::IAgent> = Rc::new(Agent::new(&f.reactor));
+    let wrapped = treq::web::client::RedirectAgent::new(base);
+    let client = HTTPClient::new(treq::web::client::ContentDecoderAgent::gzip(Rc::new(
+        wrapped,
+    )));
+    let data = f.json(
+        client
+            .post(f.bin.url("/post"))
+            .data(Data::reader(Cursor::new(b"streamed".to_vec())))
+            .send(),
+    );
+    assert_eq!(data["data"], "streamed");
+}

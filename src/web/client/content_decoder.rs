@@ -228,6 +228,10 @@ fn handle_response(decoders: &Decoders, response: Response) -> Result<Response, 
 }
 
 impl IAgent for ContentDecoderAgent {
+    fn reactor(&self) -> Option<Rc<dyn reactor::interfaces::IReactorTime>> {
+        self.agent.reactor()
+    }
+
     fn request(
         &self,
         method: &str,

@@ -55,6 +55,7 @@ pub struct ProxyAgent {
     pool: HTTPConnectionPool,
     proxy_id: u64,
     credentials: Option<Rc<str>>,
+    reactor: Reactor,
 }
 
 impl ProxyAgent {
@@ -63,7 +64,7 @@ impl ProxyAgent {
     /// from the pool.
     pub fn new(
         endpoint: Rc<dyn IStreamClientEndpoint>,
-        _reactor: &Reactor,
+        reactor: &Reactor,
         pool: HTTPConnectionPool,
     ) -> ProxyAgent {
         ProxyAgent {
@@ -71,6 +72,7 @@ impl ProxyAgent {
             pool,
             proxy_id: NEXT_PROXY_ID.fetch_add(1, Ordering::Relaxed),
             credentials: None,
+            reactor: reactor.clone(),
         }
     }
 
@@ -149,6 +151,10 @@ impl ProxyAgent {
 }
 
 impl IAgent for ProxyAgent {
+    fn reactor(&self) -> Option<Rc<dyn reactor::interfaces::IReactorTime>> {
+        Some(Rc::new(self.reactor.clone()))
+    }
+
     fn request(
         &self,
         method: &str,

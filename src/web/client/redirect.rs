@@ -361,6 +361,10 @@ macro_rules! redirect_agent {
         }
 
         impl IAgent for $name {
+            fn reactor(&self) -> Option<Rc<dyn reactor::interfaces::IReactorTime>> {
+                self.redirector.agent.reactor()
+            }
+
             fn request(
                 &self,
                 method: &str,
