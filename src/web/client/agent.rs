@@ -13,7 +13,7 @@ use crate::web::newclient::{HTTP11ClientProtocol, Request};
 use crate::web::response::Response;
 use reactor::defer::{Deferred, Failure};
 use reactor::endpoints::HostnameEndpoint;
-use reactor::interfaces::IStreamClientEndpoint;
+use reactor::interfaces::{IReactorTime, IStreamClientEndpoint};
 use reactor::Reactor;
 use std::fmt;
 use std::net::SocketAddr;
@@ -83,7 +83,12 @@ impl EndpointFactory for StandardEndpointFactory {
 /// ```
 #[derive(Clone)]
 pub struct Agent {
-    reactor: Reactor,
+    /// The reactor the default endpoints connect on; `None` for an agent made with
+    /// [`using_endpoint_factory_with_clock`](Agent::using_endpoint_factory_with_clock), whose
+    /// factory makes every endpoint.
+    reactor: Option<Reactor>,
+    /// What [`IAgent::reactor`] hands out: the reactor, or the agent's clock.
+    clock: Rc<dyn IReactorTime>,
     pool: HTTPConnectionPool,
     factory: Option<Rc<dyn EndpointFactory>>,
     connect_timeout: f64,
@@ -95,7 +100,8 @@ impl Agent {
     /// An agent on `reactor` with a non-persistent pool and a 30 s connect timeout.
     pub fn new(reactor: &Reactor) -> Agent {
         Agent {
-            reactor: reactor.clone(),
+            reactor: Some(reactor.clone()),
+            clock: Rc::new(reactor.clone()),
             pool: HTTPConnectionPool::new(reactor, false),
             factory: None,
             connect_timeout: 30.0,
@@ -114,6 +120,27 @@ impl Agent {
             factory: Some(factory),
             pool,
             ..Agent::new(reactor)
+        }
+    }
+
+    /// An agent with no reactor at all: every endpoint comes from `factory`, and `clock` is
+    /// what [`IAgent::reactor`] reports, so treq's `HTTPClient` runs the request timeouts on it.
+    /// For in-memory tests on a [`Clock`](reactor::task::Clock) (treq's `StubTreq` gives
+    /// Twisted's `Agent.usingEndpointFactory` a memory reactor); give `pool` the same clock
+    /// ([`HTTPConnectionPool::with_clock`]).
+    pub fn using_endpoint_factory_with_clock(
+        clock: Rc<dyn IReactorTime>,
+        factory: Rc<dyn EndpointFactory>,
+        pool: HTTPConnectionPool,
+    ) -> Agent {
+        Agent {
+            reactor: None,
+            clock,
+            pool,
+            factory: Some(factory),
+            connect_timeout: 30.0,
+            bind_address: None,
+            tls_policy: AgentPolicy::default_policy(),
         }
     }
 
@@ -154,10 +181,14 @@ impl Agent {
         host: &str,
         port: u16,
     ) -> Result<Rc<dyn IStreamClientEndpoint>, Failure> {
-        match &self.factory {
-            Some(factory) => factory.endpoint_for_uri(scheme, host, port),
-            None => StandardEndpointFactory {
-                reactor: self.reactor.clone(),
+        match (&self.factory, &self.reactor) {
+            (Some(factory), _) => factory.endpoint_for_uri(scheme, host, port),
+            // Not reached: the constructor without a reactor requires a factory.
+            (None, None) => Err(Failure::new(SchemeNotSupported {
+                scheme: scheme.to_owned(),
+            })),
+            (None, Some(reactor)) => StandardEndpointFactory {
+                reactor: reactor.clone(),
                 connect_timeout: self.connect_timeout,
                 bind_address: self.bind_address,
                 tls_policy: self.tls_policy.clone(),
@@ -272,8 +303,8 @@ impl IAgent for Agent {
         )
     }
 
-    fn reactor(&self) -> Option<Rc<dyn reactor::interfaces::IReactorTime>> {
-        Some(Rc::new(self.reactor.clone()))
+    fn reactor(&self) -> Option<Rc<dyn IReactorTime>> {
+        Some(self.clock.clone())
     }
 }
 

@@ -334,6 +334,7 @@ impl HTTPChannel {
             content,
             client: self.client,
             host,
+            secure: self.site.config.secure,
             prepath: RefCell::new(Vec::new()),
             postpath: RefCell::new(postpath),
             wants_keep_alive: keep_alive,

@@ -153,6 +153,7 @@ pub(super) struct SiteConfig {
     root: Rc<dyn Resource>,
     max_head_size: usize,
     max_body_size: usize,
+    secure: bool,
 }
 
 /// A web site: a resource tree served over HTTP (Twisted's `server.Site`), and the protocol
@@ -192,6 +193,7 @@ impl Site {
                 root,
                 max_head_size: DEFAULT_MAX_HEAD_SIZE,
                 max_body_size: DEFAULT_MAX_BODY_SIZE,
+                secure: false,
             }),
         }
     }
@@ -201,6 +203,7 @@ impl Site {
             root: self.config.root.clone(),
             max_head_size: self.config.max_head_size,
             max_body_size: self.config.max_body_size,
+            secure: self.config.secure,
         };
         f(&mut config);
         Site {
@@ -216,6 +219,13 @@ impl Site {
     /// The same site with another request body limit (larger bodies get 413).
     pub fn with_max_body_size(&self, bytes: usize) -> Site {
         self.with_config(|c| c.max_body_size = bytes)
+    }
+
+    /// The same site, with its requests marked as received over TLS or not
+    /// ([`Request::is_secure`]). The site does no TLS itself: this is for a site behind a TLS
+    /// transport, or one that stands in for an `https` origin in tests (treq's `StubTreq`).
+    pub fn with_secure(&self, secure: bool) -> Site {
+        self.with_config(|c| c.secure = secure)
     }
 
     /// The root resource.

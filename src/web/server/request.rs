@@ -49,6 +49,7 @@ pub struct Request {
     pub(super) content: Bytes,
     pub(super) client: Option<SocketAddr>,
     pub(super) host: Option<SocketAddr>,
+    pub(super) secure: bool,
     pub(super) prepath: RefCell<Vec<Bytes>>,
     pub(super) postpath: RefCell<Vec<Bytes>>,
     /// The client asked for the connection to persist.
@@ -125,6 +126,29 @@ impl Request {
     /// The server's address on this connection (Twisted's `getHost`).
     pub fn host(&self) -> Option<SocketAddr> {
         self.host
+    }
+
+    /// Whether the request came over TLS, as the [`Site`](super::Site) says
+    /// ([`Site::with_secure`](super::Site::with_secure); Twisted's `isSecure`).
+    pub fn is_secure(&self) -> bool {
+        self.secure
+    }
+
+    /// The URL the request was made for, without the query: `http` or `https` (by
+    /// [`is_secure`](Request::is_secure)), the `Host` header (else the server's address), and
+    /// the path as sent (Twisted's `URLPath.fromRequest(request).click(request.path)`).
+    pub fn url(&self) -> String {
+        let scheme = if self.secure { "https" } else { "http" };
+        let host = match self.get_header("host") {
+            Some(host) => String::from_utf8_lossy(host).into_owned(),
+            None => self.host.map(|a| a.to_string()).unwrap_or_default(),
+        };
+        let path = if self.path.is_empty() {
+            "/".into()
+        } else {
+            String::from_utf8_lossy(&self.path)
+        };
+        format!("{scheme}://{host}{path}")
     }
 
     /// The path segments already walked (percent-decoded; Twisted's `prepath`).
