@@ -28,3 +28,8 @@ pub use spy::{agent_spy, AgentSpy, RequestRecord, RequestRecords};
 pub use string_stub::{IStringResponseStubs, IntoStubResult, StringStubbingResource, StubResponse};
 pub use stub::StubTreq;
 pub use traversal::RequestTraversalAgent;
+
+/// The Rust examples of `docs/testing.md`, run as doctests so the guide stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/testing.md")]
+pub struct TestingGuide;
