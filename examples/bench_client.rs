@@ -2,20 +2,26 @@
 //!
 //! ```text
 //! bench_client --mode seq|conc|newconn|download|upload --url URL --n N --c C [--size BYTES]
+//!              [--ca CA.pem] [--api agent|treq]
 //! ```
 //!
 //! prints one JSON line. It is written as a user would write it: `Agent` + `HTTPConnectionPool`,
 //! Deferred callbacks on the reactor, the download read through `deliver_body`, the upload
-//! streamed from an `IBodyProducer` that honours pause/resume. HTTPS is not supported yet.
+//! streamed from an `IBodyProducer` that honours pause/resume. `--ca` trusts a private CA for
+//! https URLs (`BrowserLikePolicyForHTTPS::with_trust_root`). `--api treq` makes the GETs of
+//! `seq`, `conc` and `newconn` through treq's `HTTPClient` (cookies, redirects, gzip, buffered
+//! response) instead of the bare `Agent`, to measure what the treq layer costs.
 
 use bytes::Bytes;
 use reactor::defer::{Deferred, Failure};
 use reactor::interfaces::{IConsumer, IProtocol, ITransport};
+use reactor::tls::TrustRoot;
 use reactor::Reactor;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Instant;
-use treq::web::client::{read_body, Agent, HTTPConnectionPool};
+use treq::client::HTTPClient;
+use treq::web::client::{read_body, Agent, BrowserLikePolicyForHTTPS, HTTPConnectionPool};
 use treq::web::iweb::{IAgent, IBodyProducer};
 
 struct Args {
@@ -24,6 +30,8 @@ struct Args {
     n: usize,
     c: usize,
     size: usize,
+    ca: Option<String>,
+    treq: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -33,6 +41,8 @@ fn parse_args() -> Result<Args, String> {
         n: 1000,
         c: 1,
         size: 0,
+        ca: None,
+        treq: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -44,7 +54,12 @@ fn parse_args() -> Result<Args, String> {
             "--n" => args.n = number()?,
             "--c" => args.c = number()?.max(1),
             "--size" => args.size = number()?,
-            "--ca" => return Err("HTTPS is not supported yet".into()),
+            "--ca" => args.ca = Some(value.clone()),
+            "--api" => match value.as_str() {
+                "agent" => args.treq = false,
+                "treq" => args.treq = true,
+                other => return Err(format!("--api: agent or treq, not {other}")),
+            },
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -156,6 +171,7 @@ impl IBodyProducer for SliceProducer {
 /// Shared run state: requests left to start, results.
 struct Run {
     agent: Agent,
+    client: HTTPClient,
     args: Args,
     started: Cell<usize>,
     finished: Cell<usize>,
@@ -203,6 +219,12 @@ impl Run {
                     .add_callback(|response| read_body(&response))
                     .add_callback(move |_| size)
             }
+            _ if self.args.treq => self
+                .client
+                .get(self.args.url.as_str())
+                .send()
+                .add_callback(|response: treq::response::Response| response.content())
+                .add_callback(|body| body.len() as u64),
             _ => self
                 .agent
                 .request("GET", &self.args.url, None, None)
@@ -241,8 +263,24 @@ fn main() {
     let persistent = args.mode != "newconn";
     let concurrency = if args.mode == "conc" { args.c } else { 1 };
     let pool = HTTPConnectionPool::new(&reactor, persistent).max_persistent_per_host(concurrency);
+    let mut agent = Agent::new(&reactor).pool(pool);
+    if let Some(path) = &args.ca {
+        let trust = std::fs::read(path)
+            .map_err(|e| e.to_string())
+            .and_then(|pem| TrustRoot::from_pem(&pem).map_err(|e| e.to_string()));
+        match trust {
+            Ok(root) => {
+                agent = agent.context_factory(BrowserLikePolicyForHTTPS::with_trust_root(root))
+            }
+            Err(e) => {
+                eprintln!("bench_client: --ca {path}: {e}");
+                std::process::exit(2);
+            }
+        }
+    }
     let run = Rc::new(Run {
-        agent: Agent::new(&reactor).pool(pool),
+        client: HTTPClient::new(agent.clone()),
+        agent,
         upload: Bytes::from(vec![b'x'; args.size]),
         args,
         started: Cell::new(0),
@@ -263,7 +301,8 @@ fn main() {
     let cpu = cpu_seconds() - cpu_before;
     let a = &run.args;
     println!(
-        "{{\"client\":\"treq-rs\",\"mode\":\"{}\",\"url\":\"{}\",\"requests\":{},\"concurrency\":{},\"errors\":{},\"bytes\":{},\"seconds\":{:.6},\"req_per_s\":{:.1},\"mib_per_s\":{:.2},\"cpu_s\":{:.4}}}",
+        "{{\"client\":\"{}\",\"mode\":\"{}\",\"url\":\"{}\",\"requests\":{},\"concurrency\":{},\"errors\":{},\"bytes\":{},\"seconds\":{:.6},\"req_per_s\":{:.1},\"mib_per_s\":{:.2},\"cpu_s\":{:.4}}}",
+        if a.treq { "treq-rs-client" } else { "treq-rs" },
         a.mode,
         a.url,
         run.finished.get(),

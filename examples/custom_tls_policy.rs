@@ -10,6 +10,12 @@
 //!
 //! agent = Agent(reactor, contextFactory=CustomContextFactory(),
 //!               pool=HTTPConnectionPool(reactor, persistent=True), connectTimeout=30)
+//! client = HTTPClient(agent)
+//!
+//! @defer.inlineCallbacks
+//! def secure_request():
+//!     response = yield client.get('https://secure-api.example.com/data')
+//!     data = yield response.json()
 //! ```
 //!
 //! Runs offline: it makes a CA for the run, serves HTTPS on 127.0.0.1 with this crate's own TLS
@@ -26,10 +32,8 @@ use reactor::tls::{ClientTLSOptions, ITLSClientConnectionCreator, TLSMemoryBIOFa
 use reactor::Reactor;
 use std::rc::Rc;
 use std::sync::Arc;
-use treq::web::client::{
-    read_body, Agent, BrowserLikePolicyForHTTPS, HTTPConnectionPool, IPolicyForHTTPS,
-};
-use treq::web::iweb::IAgent;
+use treq::client::HTTPClient;
+use treq::web::client::{Agent, BrowserLikePolicyForHTTPS, HTTPConnectionPool, IPolicyForHTTPS};
 use treq::web::resource::{FnResource, RenderResult, ResourceTree};
 use treq::web::server::Site;
 
@@ -106,12 +110,14 @@ fn main() {
 
     let done = Rc::new(std::cell::Cell::new(false));
     let (ok, r) = (done.clone(), reactor.clone());
+    let client = HTTPClient::new(agent);
+
     let secure_request = ensure_deferred(async move {
         for _ in 0..2 {
-            let response = agent.request("GET", &url, None, None).await?;
-            let body = read_body(&response).await?;
-            print!("{} {}", response.code, String::from_utf8_lossy(&body));
-            if response.code != 200 {
+            let response = client.get(&url).await?;
+            let data = response.text(None).await?;
+            print!("{} {}", response.code(), data);
+            if response.code() != 200 {
                 return Err(Failure::new(std::io::Error::other("unexpected status")));
             }
         }

@@ -1,122 +1,148 @@
-//! The library at work, offline: an HTTP server and the HTTP/1.1 `Agent` on one single-threaded
+//! The library at work, offline: a local HTTP server and treq's client on one single-threaded
 //! reactor, in both of treq's styles — Deferred callback chains and `async` blocks.
 //!
-//! Run with `cargo run --example demo`. It starts a small `Site` on 127.0.0.1, then:
-//! a GET with a query string (callback style), a POST with a body, and a burst of sequential
-//! GETs over one persistent pooled connection (async style), with timings.
+//! Run with `cargo run --example demo`. It starts a small httpbin-like `Site` on 127.0.0.1,
+//! then: a GET with params (callback style); then, in an `async` block, a POST with a JSON body,
+//! cookies set across a redirect and sent back, a gzip response decoded, a streamed download
+//! with a progress bar, and a burst of GETs over one pooled connection, with timings. It exits
+//! non-zero if anything fails.
 
-use bytes::Bytes;
-use reactor::defer::{ensure_deferred, gather_results, Failure};
+mod support;
+
+use reactor::defer::{ensure_deferred, Failure};
 use reactor::Reactor;
+use serde_json::{json, Value};
+use std::cell::Cell;
+use std::io::Write;
 use std::rc::Rc;
 use std::time::Instant;
-use treq::web::client::{read_body, Agent, BytesBodyProducer, HTTPConnectionPool};
-use treq::web::iweb::IAgent;
-use treq::web::resource::{Data, FnResource, RenderResult, ResourceTree};
-use treq::web::server::Site;
+use treq::client::HTTPClient;
+use treq::response::Response;
+use treq::web::client::{Agent, HTTPConnectionPool};
 
-/// The local site: `/hello`, and `/echo` which answers with what it was sent.
-fn site() -> Site {
-    let root = Rc::new(ResourceTree::new());
-    root.put_child(
-        "hello",
-        Rc::new(Data::new("hello from the reactor\n", "text/plain")),
-    );
-    root.put_child(
-        "echo",
-        Rc::new(FnResource::new(|request| {
-            let name = request
-                .arg("name")
-                .map(|v| String::from_utf8_lossy(v).into_owned())
-                .unwrap_or_default();
-            let body = format!(
-                "{} {} name={name:?} body={:?}\n",
-                String::from_utf8_lossy(request.method()),
-                String::from_utf8_lossy(request.path()),
-                String::from_utf8_lossy(request.content()),
-            );
-            RenderResult::Body(Bytes::from(body))
-        })),
-    );
-    Site::new(root)
+fn check(ok: bool, what: &str) -> Result<(), Failure> {
+    if ok {
+        Ok(())
+    } else {
+        Err(Failure::new(std::io::Error::other(format!(
+            "unexpected: {what}"
+        ))))
+    }
 }
 
 fn main() {
     let reactor = Reactor::default(); // from twisted.internet import reactor
-    let port = reactor
-        .listen_tcp(0, Rc::new(site()), "127.0.0.1")
-        .expect("listen on 127.0.0.1");
-    let base = format!("http://127.0.0.1:{}", port.get_host().port());
-    println!("serving on {base}");
+    let bin = support::LocalBin::start(&reactor);
+    println!("serving on {}", bin.url("/"));
 
     let pool = HTTPConnectionPool::new(&reactor, true); // persistent=True
-    let agent = Rc::new(Agent::new(&reactor).pool(pool));
+    let client = HTTPClient::new(Agent::new(&reactor).pool(pool));
 
-    // Callback style: agent.request(...).addCallback(readBody).addCallback(print)
+    // Callback style: treq.get(url, params=...).addCallback(treq.json_content).addCallback(print)
     let started = Instant::now();
-    let get = agent
-        .request("GET", &format!("{base}/echo?name=twisted"), None, None)
-        .add_callback(|response| {
+    let callbacks = client
+        .get(bin.url("/get"))
+        .params([("q", "twisted rust"), ("lang", "en")])
+        .send()
+        .add_callback(|response: Response| response.json::<Value>())
+        .add_callback(move |data: Value| {
             println!(
-                "GET /echo -> {} {}",
-                response.code,
-                String::from_utf8_lossy(&response.phrase)
+                "GET  /get with params -> args {}  ({:.2} ms)",
+                data["args"],
+                started.elapsed().as_secs_f64() * 1e3
             );
-            read_body(&response)
-        })
-        .add_callback(move |body| {
-            print!("  body: {}", String::from_utf8_lossy(&body));
-            println!("  ({:.2} ms)", started.elapsed().as_secs_f64() * 1e3);
+            check(data["args"]["q"] == "twisted rust", "params")
         });
 
     // async style (inlineCallbacks / ensureDeferred).
-    let (a, url) = (agent.clone(), base.clone());
-    let flow = ensure_deferred(async move {
-        let body = Rc::new(BytesBodyProducer::new("x=1&y=2"));
-        let response = a
-            .request("POST", &format!("{url}/echo"), None, Some(body))
-            .await?;
-        print!(
-            "POST /echo -> {}: {}",
-            response.code,
-            String::from_utf8_lossy(&read_body(&response).await?)
-        );
-
-        let n = 1000;
-        let t = Instant::now();
-        let mut bytes = 0;
-        for _ in 0..n {
-            let response = a
-                .request("GET", &format!("{url}/hello"), None, None)
+    let (c, b) = (client.clone(), bin);
+    let flow = callbacks.add_callback(move |()| {
+        ensure_deferred(async move {
+            let t = Instant::now();
+            let response = c
+                .post(b.url("/post"))
+                .json(&json!({"name": "treq", "fast": true}))
                 .await?;
-            bytes += read_body(&response).await?.len();
-        }
-        let secs = t.elapsed().as_secs_f64();
-        println!(
-            "{n} sequential GETs over one pooled connection: {bytes} bytes in {:.1} ms ({:.0} req/s, client and server on one thread)",
-            secs * 1e3,
-            n as f64 / secs
-        );
-        Ok::<_, Failure>(())
-    });
+            let echoed: Value = response.json().await?;
+            println!(
+                "POST /post json -> {} {}  ({:.2} ms)",
+                response.code(),
+                echoed["json"],
+                t.elapsed().as_secs_f64() * 1e3
+            );
+            check(echoed["json"]["fast"] == true, "json echo")?;
 
-    let ok = Rc::new(std::cell::Cell::new(false));
-    let r = reactor.clone();
-    let guard = reactor.call_later(30.0, move || {
-        eprintln!("demo took too long; stopping");
-        let _ = r.stop();
+            let t = Instant::now();
+            let response = c.get(b.url("/cookies/set/flavour/oat")).await?;
+            let cookies: Value = response.json().await?;
+            println!(
+                "GET  /cookies/set/flavour/oat -> redirected {} time(s), cookies {}  ({:.2} ms)",
+                response.history().len(),
+                cookies["cookies"],
+                t.elapsed().as_secs_f64() * 1e3
+            );
+            check(
+                cookies["cookies"]["flavour"] == "oat",
+                "cookie across a redirect",
+            )?;
+
+            let response = c.get(b.url("/gzip")).await?;
+            let gz: Value = response.json().await?;
+            println!(
+                "GET  /gzip -> gzipped={} (decoded; Accept-Encoding: {})",
+                gz["gzipped"], gz["headers"]["Accept-Encoding"]
+            );
+            check(gz["gzipped"] == true, "gzip")?;
+
+            let t = Instant::now();
+            let size = 32 << 20;
+            let response = c
+                .get(b.url(&format!("/bytes/{size}")))
+                .unbuffered(true)
+                .await?;
+            let total = response.length().unwrap_or(0);
+            let seen = Rc::new(Cell::new(0u64));
+            let (s, last) = (seen.clone(), Rc::new(Cell::new(0u64)));
+            response
+                .collect(move |chunk| {
+                    s.set(s.get() + chunk.len() as u64);
+                    let tenth = s.get() * 10 / total.max(1);
+                    if tenth != last.get() {
+                        last.set(tenth);
+                        print!(
+                            "\rdownload [{:<10}] {:>3}%",
+                            "#".repeat(tenth as usize),
+                            tenth * 10
+                        );
+                        let _ = std::io::stdout().flush();
+                    }
+                    Ok(())
+                })
+                .await?;
+            let secs = t.elapsed().as_secs_f64();
+            println!(
+                "\rdownload [##########] 100%  {} MiB in {:.1} ms ({:.0} MiB/s)",
+                seen.get() >> 20,
+                secs * 1e3,
+                (seen.get() as f64 / (1 << 20) as f64) / secs
+            );
+            check(seen.get() == size, "download size")?;
+
+            let n = 1000;
+            let t = Instant::now();
+            for _ in 0..n {
+                let response = c.get(b.url("/get")).await?;
+                response.content().await?;
+            }
+            let secs = t.elapsed().as_secs_f64();
+            println!(
+                "{n} sequential GETs over one pooled connection: {:.1} ms ({:.0} req/s)",
+                secs * 1e3,
+                n as f64 / secs
+            );
+            Ok(())
+        })
     });
-    let (r, done) = (reactor.clone(), ok.clone());
-    gather_results(vec![get, flow], true).add_both(move |result| {
-        match result {
-            Ok(_) => done.set(true),
-            Err(failure) => eprintln!("demo failed: {failure}"),
-        }
-        let _ = guard.cancel();
-        let _ = r.stop();
-    });
-    reactor.run().expect("reactor runs");
-    if !ok.get() {
-        std::process::exit(1);
-    }
+    support::run_to_completion(&reactor, flow);
+    println!("all done");
 }

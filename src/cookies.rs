@@ -49,7 +49,7 @@ impl ScopedCookie {
 ///            Some("session=abc"));
 /// assert_eq!(jar.cookie_header_for(&"https://example.com/".parse()?), None);
 /// assert_eq!(jar.cookie_header_for(&"http://example.com:8443/".parse()?), None);
-/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # Ok::<(), reactor::defer::Failure>(())
 /// ```
 pub fn scoped_cookie(
     origin: impl IntoUrl,

@@ -182,6 +182,23 @@ fn handler(seen: &Seen) -> hyper::Response<Out> {
         }
         // A metadata meta-block with its reserved bit set.
         "/brotli-corrupt" => gz(vec![0x1c, 0, 0, 0], "br"),
+        #[cfg(feature = "zstd")]
+        "/zstd" => gz(zstd_frames(&[&sample()], None), "zstd"),
+        #[cfg(feature = "zstd")]
+        "/zstd-two-frames" => gz(zstd_frames(&[b"first ", b"second"], None), "zstd"),
+        #[cfg(feature = "zstd")]
+        "/zstd-truncated" => {
+            let body = zstd_frames(&[&sample()], None);
+            gz(body[..body.len() - 10].to_vec(), "zstd")
+        }
+        #[cfg(feature = "zstd")]
+        "/zstd-corrupt" => gz(
+            b"\x28\xb5\x2f\xfd garbage after a magic number".to_vec(),
+            "zstd",
+        ),
+        // A frame that declares a 128 MiB window: more than a decoder must give.
+        #[cfg(feature = "zstd")]
+        "/zstd-huge-window" => gz(zstd_frames(&[&vec![7u8; 9 << 20]], Some(27)), "zstd"),
         "/five" => gz(nested_gzip(5), "gzip,gzip,gzip,gzip,gzip"),
         "/six" => gz(nested_gzip(6), "gzip,gzip,gzip,gzip,gzip,gzip"),
         "/bomb" => {
@@ -551,5 +568,80 @@ fn brotli_is_decoded_in_bounded_slices_as_read() {
     assert_eq!(reader.received.get(), sample().len() as u64);
     assert!(reader.biggest.get() <= DECODED_SLICE);
     assert!(reader.pauses.get() >= 5);
+    assert_eq!(reader.received_while_paused.get(), 0);
+}
+
+/// `pieces` as one zstd frame each (streamed, so no content size is pledged); `window_log`
+/// forces the frame's declared window.
+#[cfg(feature = "zstd")]
+fn zstd_frames(pieces: &[&[u8]], window_log: Option<u32>) -> Vec<u8> {
+    use std::io::Write;
+    let mut out = Vec::new();
+    for piece in pieces {
+        let mut encoder = zstd::stream::Encoder::new(Vec::new(), 3).unwrap();
+        if let Some(log) = window_log {
+            encoder
+                .set_parameter(zstd::stream::raw::CParameter::WindowLog(log))
+                .unwrap();
+        }
+        encoder.write_all(piece).unwrap();
+        out.extend(encoder.finish().unwrap());
+    }
+    out
+}
+
+#[cfg(feature = "zstd")]
+fn zstd_agent(reactor: &Reactor) -> ContentDecoderAgent {
+    ContentDecoderAgent::new(
+        Rc::new(Agent::new(reactor)),
+        vec![(b"zstd", Rc::new(treq::web::client::ZstdDecoder))],
+    )
+}
+
+#[cfg(feature = "zstd")]
+#[test]
+fn zstd_bodies_are_decoded_with_the_feature() {
+    let server = serve(handler);
+    let reactor = Reactor::new();
+    let agent = zstd_agent(&reactor);
+    let response = get(&reactor, &agent, &server.url("/echo-headers"));
+    assert_eq!(body(&reactor, &response).unwrap(), b"zstd");
+    let response = get(&reactor, &agent, &server.url("/zstd"));
+    assert!(!response.headers.has_header("content-encoding"));
+    assert!(body(&reactor, &response).unwrap() == sample());
+    let response = get(&reactor, &agent, &server.url("/zstd-two-frames"));
+    assert_eq!(body(&reactor, &response).unwrap(), b"first second");
+    let response = get(&reactor, &agent, &server.url("/zstd-truncated"));
+    let f = body(&reactor, &response).unwrap_err();
+    assert_eq!(decoding_error(&f).kind, DecodingErrorKind::Truncated);
+    for path in ["/zstd-corrupt", "/zstd-huge-window"] {
+        let response = get(&reactor, &agent, &server.url(path));
+        let Err(f) = body(&reactor, &response) else {
+            panic!("{path} was decoded");
+        };
+        let e = decoding_error(&f);
+        assert_eq!(e.encoding, "zstd");
+        assert!(
+            matches!(e.kind, DecodingErrorKind::Corrupt(_)),
+            "{path}: {f}"
+        );
+    }
+}
+
+#[cfg(feature = "zstd")]
+#[test]
+fn zstd_is_decoded_in_bounded_slices_as_read() {
+    let server = serve(handler);
+    let reactor = Reactor::new();
+    let agent = zstd_agent(&reactor);
+    let response = get(&reactor, &agent, &server.url("/zstd"));
+    let reader = Reader::new(&reactor, u64::MAX, 100_000);
+    response.deliver_body(reader.clone()).unwrap();
+    reader.received_while_paused.set(0);
+    reader.resume();
+    let reason = run(&reactor, reader.done.clone(), 20.0).unwrap();
+    assert!(reason.check::<ResponseDone>(), "{reason}");
+    assert_eq!(reader.received.get(), sample().len() as u64);
+    assert!(reader.biggest.get() <= DECODED_SLICE);
     assert_eq!(reader.received_while_paused.get(), 0);
 }

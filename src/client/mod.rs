@@ -27,6 +27,7 @@
 //! ```
 
 mod body;
+mod cookies_arg;
 mod error;
 mod global_pool;
 mod params;
@@ -36,6 +37,7 @@ mod stack;
 pub use body::{
     default_data_to_body_producer, Data, DataToBodyProducer, FileBody, FilePart, ReadSeek,
 };
+pub use cookies_arg::Cookies;
 pub use error::{InvalidMethod, RequestBodyError};
 pub use global_pool::{default_pool, default_reactor, get_global_pool, set_global_pool};
 pub use params::Values;

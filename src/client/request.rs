@@ -1,9 +1,10 @@
 //! [`RequestBuilder`]: one request and treq's keyword arguments, as same-named methods.
 
 use super::body::{request_body, Data, FilePart};
+use super::cookies_arg::Cookies;
 use super::error::{InvalidMethod, RequestBodyError};
 use super::params::{append_query, flatten, Values};
-use super::stack::{wrapped_agent, Cookies};
+use super::stack::wrapped_agent;
 use super::HTTPClient;
 use crate::auth::AuthConfig;
 use crate::response::Response;

@@ -7,7 +7,8 @@
 //! gigabytes (a "zip bomb") costs only what the reader chooses to read.
 //!
 //! Codings: [`GzipDecoder`] (`gzip`), [`DeflateDecoder`](super::DeflateDecoder) (`deflate`,
-//! zlib-wrapped or raw) and, with the cargo feature `brotli`, `BrotliDecoder` (`br`).
+//! zlib-wrapped or raw), with the cargo feature `brotli` `BrotliDecoder` (`br`), and with the
+//! cargo feature `zstd` `ZstdDecoder` (`zstd`).
 
 use super::decoding_body::{abort_body, decode_response};
 use super::inflate::GzipDecoder;

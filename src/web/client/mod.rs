@@ -41,6 +41,8 @@ mod redirect;
 mod redirect_errors;
 mod tls_policy;
 mod tunnel;
+#[cfg(feature = "zstd")]
+mod zstd;
 
 pub use crate::web::response::read_body;
 pub use agent::{Agent, EndpointFactory};
@@ -69,6 +71,8 @@ pub use tls_policy::{
     TLSConfigError, TLSError, TLSErrorKind,
 };
 pub use tunnel::{TunnelFailed, TunnelRefused, TunnelingEndpoint, TunnelingEndpointFactory};
+#[cfg(feature = "zstd")]
+pub use zstd::ZstdDecoder;
 
 #[cfg(test)]
 mod tests;
