@@ -149,8 +149,11 @@ fn test_418_teapot() -> Result<(), String> {
     Ok(())
 }
 
+/// One test: `Err` holds why it failed.
+type Test = fn() -> Result<(), String>;
+
 fn main() {
-    let tests: [(&str, fn() -> Result<(), String>); 2] = [
+    let tests: [(&str, Test); 2] = [
         ("test_200_ok", test_200_ok),
         ("test_418_teapot", test_418_teapot),
     ];

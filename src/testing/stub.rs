@@ -137,7 +137,7 @@ impl StubTreq {
         crate::content::collect(response, collector)
     }
 
-    /// The whole body ([`treq::content`](crate::content)).
+    /// The whole body ([`treq::content`](crate::content())).
     pub fn content(&self, response: &dyn IResponse) -> Deferred<Bytes> {
         crate::content::content(response)
     }
