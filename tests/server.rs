@@ -720,3 +720,46 @@ fn pipelined_bytes_pause_reading_until_the_response_finishes() {
     assert_eq!(out, expected);
     assert!(client.lost.get());
 }
+
+fn echo_url() -> Rc<FnResource<impl Fn(&Rc<Request>) -> RenderResult>> {
+    Rc::new(FnResource::new(|request: &Rc<Request>| {
+        RenderResult::from(format!("{} {}", request.is_secure(), request.url()))
+    }))
+}
+
+#[test]
+fn request_url_from_the_host_header_or_the_server_address() {
+    let reactor = Reactor::new();
+    let out = exchange(
+        &reactor,
+        Site::new(echo_url()),
+        b"GET /a/b%20c?q=1 HTTP/1.1\r\nHost: example.test:8080\r\nConnection: close\r\n\r\n",
+    );
+    assert!(
+        text(&out).ends_with("\r\n\r\nfalse http://example.test:8080/a/b%20c"),
+        "{}",
+        text(&out)
+    );
+    // HTTP/1.0 without a Host header: the address the connection reached.
+    let out = exchange(&reactor, Site::new(echo_url()), b"GET /x HTTP/1.0\r\n\r\n");
+    let body = text(&out);
+    let body = body.rsplit("\r\n\r\n").next().unwrap();
+    assert!(body.starts_with("false http://127.0.0.1:"), "{body}");
+    assert!(body.ends_with("/x"), "{body}");
+}
+
+#[test]
+fn a_site_marked_secure_says_so_to_its_requests() {
+    let reactor = Reactor::new();
+    let site = Site::new(echo_url()).with_secure(true);
+    let out = exchange(
+        &reactor,
+        site,
+        b"GET / HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n",
+    );
+    assert!(
+        text(&out).ends_with("\r\n\r\ntrue https://example.test/"),
+        "{}",
+        text(&out)
+    );
+}

@@ -553,3 +553,25 @@ fn the_traversal_agent_reports_its_clock_and_serves_a_resource_tree() {
     let missing = ok(agent.request("GET", "http://example.test/nope", None, None));
     assert_eq!(missing.code, 404);
 }
+
+#[test]
+fn a_request_made_from_a_clock_callback_is_answered() {
+    // Code under test that retries after a delay: its timer runs on the stub's clock, and the
+    // request it makes from there is pumped like any other.
+    let stub = StubTreq::new(teapot());
+    let later: Rc<RefCell<Option<Deferred<treq::response::Response>>>> = Rc::default();
+    let slot = later.clone();
+    let s = stub.clone();
+    stub.clock().call_later(30.0, move || {
+        *slot.borrow_mut() = Some(s.get("http://example.test/retry").timeout(5.0).send());
+    });
+    stub.clock().advance(29.0);
+    assert!(later.borrow().is_none());
+    stub.clock().advance(1.0);
+    let d = later.borrow_mut().take().expect("the retry ran");
+    assert_eq!(ok(d).code(), 418);
+    assert!(
+        stub.clock().get_delayed_calls().is_empty(),
+        "its timeout was cancelled"
+    );
+}

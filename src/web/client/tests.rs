@@ -157,6 +157,30 @@ fn host_header_and_request_target() {
 }
 
 #[test]
+fn an_agent_on_a_clock_reports_the_clock_and_connects_through_its_factory() {
+    let clock = Clock::new();
+    let time: Rc<dyn reactor::interfaces::IReactorTime> = Rc::new(clock.clone());
+    let factory = Rc::new(FakeFactory {
+        connections: Rc::default(),
+        asked: RefCell::default(),
+    });
+    let pool = HTTPConnectionPool::with_clock(time.clone(), true);
+    let agent = Agent::using_endpoint_factory_with_clock(time, factory.clone(), pool.clone());
+    clock.advance(7.5);
+    assert_eq!(agent.reactor().unwrap().seconds(), 7.5);
+    let d = agent
+        .request("GET", "http://h/", None, None)
+        .add_callback(|r| read_body(&r));
+    let pump = factory.connections.borrow()[0].2.clone();
+    pump.flush().unwrap();
+    assert_eq!(&d.take_result().unwrap().unwrap()[..], b"ok");
+    // The pool's idle timeout runs on the same clock.
+    assert_eq!(pool.idle_count(&key("h", 80)), 1);
+    clock.advance(240.0);
+    assert_eq!(pool.idle_count(&key("h", 80)), 0);
+}
+
+#[test]
 fn caller_headers_are_sent() {
     let world = World::new(true);
     let headers = crate::web::http_headers::Headers::try_from([("User-Agent", "t")]).unwrap();
