@@ -68,6 +68,15 @@ impl EndpointFactory for StandardEndpointFactory {
     }
 }
 
+/// Where an [`Agent`]'s endpoints come from.
+#[derive(Clone)]
+enum Endpoints {
+    /// [`StandardEndpointFactory`] on this reactor.
+    Standard(Reactor),
+    /// A factory of the caller's.
+    Factory(Rc<dyn EndpointFactory>),
+}
+
 /// An HTTP client (Twisted's `Agent`): parses the URI, takes a connection from its
 /// [`HTTPConnectionPool`] and sends the request.
 ///
@@ -83,14 +92,10 @@ impl EndpointFactory for StandardEndpointFactory {
 /// ```
 #[derive(Clone)]
 pub struct Agent {
-    /// The reactor the default endpoints connect on; `None` for an agent made with
-    /// [`using_endpoint_factory_with_clock`](Agent::using_endpoint_factory_with_clock), whose
-    /// factory makes every endpoint.
-    reactor: Option<Reactor>,
     /// What [`IAgent::reactor`] hands out: the reactor, or the agent's clock.
     clock: Rc<dyn IReactorTime>,
     pool: HTTPConnectionPool,
-    factory: Option<Rc<dyn EndpointFactory>>,
+    endpoints: Endpoints,
     connect_timeout: f64,
     bind_address: Option<SocketAddr>,
     tls_policy: AgentPolicy,
@@ -100,10 +105,9 @@ impl Agent {
     /// An agent on `reactor` with a non-persistent pool and a 30 s connect timeout.
     pub fn new(reactor: &Reactor) -> Agent {
         Agent {
-            reactor: Some(reactor.clone()),
             clock: Rc::new(reactor.clone()),
             pool: HTTPConnectionPool::new(reactor, false),
-            factory: None,
+            endpoints: Endpoints::Standard(reactor.clone()),
             connect_timeout: 30.0,
             bind_address: None,
             tls_policy: AgentPolicy::default_policy(),
@@ -117,7 +121,7 @@ impl Agent {
         pool: HTTPConnectionPool,
     ) -> Agent {
         Agent {
-            factory: Some(factory),
+            endpoints: Endpoints::Factory(factory),
             pool,
             ..Agent::new(reactor)
         }
@@ -134,10 +138,9 @@ impl Agent {
         pool: HTTPConnectionPool,
     ) -> Agent {
         Agent {
-            reactor: None,
             clock,
             pool,
-            factory: Some(factory),
+            endpoints: Endpoints::Factory(factory),
             connect_timeout: 30.0,
             bind_address: None,
             tls_policy: AgentPolicy::default_policy(),
@@ -181,13 +184,9 @@ impl Agent {
         host: &str,
         port: u16,
     ) -> Result<Rc<dyn IStreamClientEndpoint>, Failure> {
-        match (&self.factory, &self.reactor) {
-            (Some(factory), _) => factory.endpoint_for_uri(scheme, host, port),
-            // Not reached: the constructor without a reactor requires a factory.
-            (None, None) => Err(Failure::new(SchemeNotSupported {
-                scheme: scheme.to_owned(),
-            })),
-            (None, Some(reactor)) => StandardEndpointFactory {
+        match &self.endpoints {
+            Endpoints::Factory(factory) => factory.endpoint_for_uri(scheme, host, port),
+            Endpoints::Standard(reactor) => StandardEndpointFactory {
                 reactor: reactor.clone(),
                 connect_timeout: self.connect_timeout,
                 bind_address: self.bind_address,
