@@ -2,6 +2,7 @@
 //! on a thread of their own), so the treq client is checked against code it shares nothing
 //! with.
 //!
+//! * [`client`]: a treq `HTTPClient` on its own reactor with an httpbin beside it.
 //! * [`httpbin::HttpBin`]: an httpbin-compatible server over HTTP and HTTPS (a test CA).
 //! * [`wait`]: running the reactor until a Deferred fires, with a time bound.
 //! * [`raw`]: a raw HTTP/1.1 client over `std::net::TcpStream`, for exact bytes.
@@ -14,6 +15,7 @@
 // Each test crate uses a part of the support code.
 #![allow(dead_code)]
 
+pub mod client;
 pub mod httpbin;
 pub mod proxy;
 pub mod raw;
