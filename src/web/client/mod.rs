@@ -41,6 +41,7 @@ mod redirect;
 mod redirect_errors;
 mod tls_policy;
 mod tunnel;
+mod tunnel_factory;
 
 pub use crate::web::response::read_body;
 pub use agent::{Agent, EndpointFactory};
@@ -68,7 +69,8 @@ pub use tls_policy::{
     options_for_client_tls, BrowserLikePolicyForHTTPS, HostnameCachingHTTPSPolicy, IPolicyForHTTPS,
     TLSConfigError, TLSError, TLSErrorKind,
 };
-pub use tunnel::{TunnelFailed, TunnelRefused, TunnelingEndpoint, TunnelingEndpointFactory};
+pub use tunnel::{TunnelFailed, TunnelRefused, TunnelingEndpoint};
+pub use tunnel_factory::TunnelingEndpointFactory;
 
 #[cfg(test)]
 mod tests;
