@@ -121,6 +121,12 @@ both_schemes!(
     get_302_redirect_disallowed,
     head,
     head_302_redirect,
+    head_302_relative_redirect,
+    head_302_redirect_disallowed,
+    get_headers_text_and_bytes,
+    status_codes_without_and_with_bodies,
+    stream_lines_arrive_whole,
+    drip_arrives_over_time,
     post_bytes,
     multipart_post,
     post_json_content_type,
@@ -211,6 +217,91 @@ fn head_302_redirect(ctx: &Ctx) {
     assert_eq!(&response.request().method[..], b"HEAD");
     assert_eq!(response.request().absolute_uri, target);
     assert!(ctx.run(response.content()).unwrap().is_empty());
+}
+
+fn head_302_relative_redirect(ctx: &Ctx) {
+    let response = ctx.ok(ctx.client.head(ctx.url("/relative-redirect/1")).send());
+    assert_eq!(response.code(), 200);
+    assert_eq!(response.request().absolute_uri, ctx.url("/get"));
+    assert!(ctx.run(response.content()).unwrap().is_empty());
+}
+
+fn head_302_redirect_disallowed(ctx: &Ctx) {
+    let d = ctx
+        .client
+        .head(ctx.url("/redirect/1"))
+        .allow_redirects(false)
+        .send();
+    let response = ctx.ok(d);
+    assert_eq!(response.code(), 302);
+    assert!(ctx.run(response.content()).unwrap().is_empty());
+}
+
+fn get_headers_text_and_bytes(ctx: &Ctx) {
+    // treq's test_get_headers_unicode: text and bytes values for one name.
+    let d = ctx
+        .client
+        .get(ctx.url("/get"))
+        .headers([("X-Blah", vec![&b"Foo"[..], "Bar".as_bytes()])])
+        .headers([("X-Other", "Baz")])
+        .send();
+    let data = ctx.json(d);
+    assert_eq!(header_values(&data["headers"]["X-Blah"]), ["Foo", "Bar"]);
+    assert_eq!(data["headers"]["X-Other"], "Baz");
+}
+
+fn status_codes_without_and_with_bodies(ctx: &Ctx) {
+    for code in [204u16, 404, 500] {
+        let response = ctx.ok(ctx.client.get(ctx.url(&format!("/status/{code}"))).send());
+        assert_eq!(response.code(), code);
+        let body = ctx.run(response.content()).unwrap();
+        if code == 204 {
+            assert!(body.is_empty());
+        }
+    }
+    let response = ctx.ok(ctx.client.get(ctx.url("/status/418")).send());
+    assert_eq!(response.code(), 418);
+    let text = ctx.run(response.text(None)).unwrap();
+    assert!(text.contains("teapot"), "{text}");
+}
+
+fn stream_lines_arrive_whole(ctx: &Ctx) {
+    let response = ctx.ok(ctx.client.get(ctx.url("/stream/5")).send());
+    let text = ctx.run(response.text(None)).unwrap();
+    let ids: Vec<u64> = text
+        .lines()
+        .map(|line| {
+            serde_json::from_str::<Value>(line).unwrap()["id"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(ids, [0, 1, 2, 3, 4]);
+}
+
+fn drip_arrives_over_time(ctx: &Ctx) {
+    // Ten bytes over about a second: the body streams in as it is sent.
+    let started = std::time::Instant::now();
+    let d = ctx
+        .client
+        .get(ctx.url("/drip"))
+        .params([("numbytes", "10"), ("duration", "1"), ("delay", "0")])
+        .unbuffered(true)
+        .send();
+    let response = ctx.ok(d);
+    assert_eq!(response.code(), 200);
+    let arrivals = Rc::new(RefCell::new(Vec::new()));
+    let a = arrivals.clone();
+    let d = response.collect(move |chunk: Bytes| {
+        a.borrow_mut()
+            .push((started.elapsed().as_secs_f64(), chunk.len()));
+        Ok(())
+    });
+    ctx.run(d).unwrap();
+    let arrivals = arrivals.borrow();
+    assert_eq!(arrivals.iter().map(|(_, n)| n).sum::<usize>(), 10);
+    let (first, last) = (arrivals[0].0, arrivals[arrivals.len() - 1].0);
+    assert!(last - first > 0.5, "spread over time: {arrivals:?}");
 }
 
 fn post_bytes(ctx: &Ctx) {
