@@ -130,6 +130,7 @@ both_schemes!(
     post_bytes,
     multipart_post,
     post_json_content_type,
+    an_early_answer_to_a_large_upload,
     put,
     patch,
     delete,
@@ -139,6 +140,8 @@ both_schemes!(
     timeout,
     cookie_sent_from_cookies_argument,
     cookie_set_without_following_the_redirect,
+    cookie_set_then_deleted_through_redirects,
+    head_of_a_large_download,
     streaming_download_with_collect,
     unbuffered_body_read_once,
     history_across_a_redirect_chain,
@@ -341,6 +344,31 @@ fn post_json_content_type(ctx: &Ctx) {
     assert_eq!(data["headers"]["Content-Type"], "application/json");
 }
 
+fn an_early_answer_to_a_large_upload(ctx: &Ctx) {
+    // 20 MB, streamed chunked: more than nginx (1 MiB) and the in-process server (16 MiB)
+    // take, so they answer 413 before the body is sent and close the connection; gunicorn
+    // alone reads it all. Either way the answer is the response, not a transmission error,
+    // and the client goes on working.
+    const SIZE: usize = 20_000_000;
+    let body = std::io::Cursor::new(vec![b'u'; SIZE]);
+    let d = ctx
+        .client
+        .post(ctx.url("/post"))
+        .data(treq::client::Data::reader(body))
+        .send();
+    let response = ctx.ok(d);
+    match response.code() {
+        413 => {}
+        200 => {
+            let data: Value = ctx.run(response.json()).unwrap();
+            assert_eq!(data["data"].as_str().map(str::len), Some(SIZE));
+        }
+        other => panic!("unexpected status {other}"),
+    }
+    let data = ctx.json(ctx.client.get(ctx.url("/get")).send());
+    assert_eq!(path_of(&data["url"]), "/get");
+}
+
 fn put(ctx: &Ctx) {
     let data = ctx.json(ctx.client.put(ctx.url("/put")).data("Hello!").send());
     assert_eq!(data["data"], "Hello!");
@@ -424,6 +452,36 @@ fn cookie_set_without_following_the_redirect(ctx: &Ctx) {
     assert_eq!(
         treq::cookies::search(&response.cookies(), host, Some("hello")).as_deref(),
         Some("there")
+    );
+}
+
+fn cookie_set_then_deleted_through_redirects(ctx: &Ctx) {
+    let d = ctx
+        .client
+        .get(ctx.url("/cookies/set"))
+        .params([("flavour", "oat")])
+        .send();
+    let data = ctx.json(d);
+    assert_eq!(data["cookies"]["flavour"], "oat");
+    let data = ctx.json(ctx.client.get(ctx.url("/cookies/delete?flavour")).send());
+    assert_eq!(data["cookies"], json!({}), "the expired cookie is gone");
+}
+
+fn head_of_a_large_download(ctx: &Ctx) {
+    // A HEAD answer announces the length of a body it does not send; the client must not
+    // wait for it.
+    let (path, size) = ctx.target.large.clone();
+    let response = ctx.ok(ctx.client.head(ctx.url(&path)).send());
+    assert_eq!(response.code(), 200);
+    if let Some(length) = response.headers().get_first("content-length") {
+        assert_eq!(&length[..], size.to_string().as_bytes());
+    }
+    assert!(ctx.run(response.content()).unwrap().is_empty());
+    let data = ctx.json(ctx.client.get(ctx.url("/get")).send());
+    assert_eq!(
+        path_of(&data["url"]),
+        "/get",
+        "the connection is still in step"
     );
 }
 
