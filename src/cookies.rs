@@ -42,14 +42,15 @@ impl ScopedCookie {
 /// use treq::cookies::{scoped_cookie, search, CookieJar};
 ///
 /// let jar = CookieJar::new();
-/// scoped_cookie("https://example.com:8443/x", "session", "abc")?
-///     .set_in(&jar)?;
+/// scoped_cookie("https://example.com:8443/x", "session", "abc")
+///     .expect("a valid origin")
+///     .set_in(&jar)
+///     .expect("a valid cookie");
 /// assert_eq!(search(&jar, "example.com", Some("session")).as_deref(), Some("abc"));
-/// assert_eq!(jar.cookie_header_for(&"https://example.com:8443/".parse()?).as_deref(),
-///            Some("session=abc"));
-/// assert_eq!(jar.cookie_header_for(&"https://example.com/".parse()?), None);
-/// assert_eq!(jar.cookie_header_for(&"http://example.com:8443/".parse()?), None);
-/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// let header_for = |url: &str| jar.cookie_header_for(&url.parse().unwrap());
+/// assert_eq!(header_for("https://example.com:8443/").as_deref(), Some("session=abc"));
+/// assert_eq!(header_for("https://example.com/"), None);
+/// assert_eq!(header_for("http://example.com:8443/"), None);
 /// ```
 pub fn scoped_cookie(
     origin: impl IntoUrl,
