@@ -42,8 +42,10 @@ impl ScopedCookie {
 /// use treq::cookies::{scoped_cookie, search, CookieJar};
 ///
 /// let jar = CookieJar::new();
-/// scoped_cookie("https://example.com:8443/x", "session", "abc")?
-///     .set_in(&jar)?;
+/// scoped_cookie("https://example.com:8443/x", "session", "abc")
+///     .expect("a valid origin")
+///     .set_in(&jar)
+///     .expect("a valid cookie");
 /// assert_eq!(search(&jar, "example.com", Some("session")).as_deref(), Some("abc"));
 /// assert_eq!(jar.cookie_header_for(&"https://example.com:8443/".parse()?).as_deref(),
 ///            Some("session=abc"));

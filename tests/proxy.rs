@@ -2,8 +2,7 @@
 //! tunnels) against the test forward proxy of `tests/support/proxy.rs` in front of the httpbin
 //! server, over real sockets; and the tunnel's edge cases against a scripted raw TCP proxy.
 //!
-//! https through the tunnel (TLS over `TunnelingEndpoint`) is tested once `reactor::tls`
-//! (`wrap_client_tls`) is merged.
+//! https through the tunnel is in `tests/proxy_https.rs`.
 
 mod support;
 
@@ -23,8 +22,8 @@ use support::httpbin::HttpBin;
 use support::proxy::{ForwardProxy, ProxyConfig};
 use support::wait::run;
 use treq::web::client::{
-    read_body, Agent, BytesBodyProducer, HTTPConnectionPool, ProxyAgent, TunnelFailed,
-    TunnelRefused, TunnelingEndpoint, TunnelingEndpointFactory,
+    read_body, Agent, BytesBodyProducer, EndpointFactory, HTTPConnectionPool, ProxyAgent,
+    TunnelFailed, TunnelRefused, TunnelingEndpoint, TunnelingEndpointFactory,
 };
 use treq::web::error::SchemeNotSupported;
 use treq::web::iweb::IAgent;
@@ -293,18 +292,13 @@ fn a_connect_without_credentials_is_refused_with_407() {
 }
 
 #[test]
-fn the_tunneling_factory_refuses_https_until_tls_wraps_it() {
-    let proxy = ForwardProxy::start();
-    let reactor = Reactor::new();
-    let agent = tunneling_agent(&reactor, &proxy, false);
-    let failure = run(
-        &reactor,
-        agent.request("GET", "https://localhost:1/", None, None),
-        5.0,
-    )
-    .unwrap_err();
-    assert!(failure.check::<SchemeNotSupported>(), "{failure}");
-    assert_eq!(proxy.connections(), 0);
+fn the_tunneling_factory_refuses_schemes_other_than_http_and_https() {
+    let factory = TunnelingEndpointFactory::new(proxy_endpoint(&Reactor::new(), 9));
+    let failure = factory
+        .endpoint_for_uri("ftp", "localhost", 21)
+        .err()
+        .unwrap();
+    assert_eq!(failure.value::<SchemeNotSupported>().unwrap().scheme, "ftp");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -62,7 +62,7 @@ macro_rules! list_value {
         }
     )*};
 }
-list_value!(&str, String, bytes::Bytes);
+list_value!(&str, String, &[u8], Vec<u8>, bytes::Bytes);
 
 /// Flatten `(key, values)` pairs into `(key, value)` pairs, one per value, in order.
 pub(crate) fn flatten<I, K, V>(pairs: I) -> Vec<(Vec<u8>, Vec<u8>)>

@@ -4,6 +4,7 @@
 //!
 //! * [`client`]: a treq `HTTPClient` on its own reactor with an httpbin beside it.
 //! * [`httpbin::HttpBin`]: an httpbin-compatible server over HTTP and HTTPS (a test CA).
+//! * [`target::Target`]: the in-process httpbin or the real servers the environment names.
 //! * [`wait`]: running the reactor until a Deferred fires, with a time bound.
 //! * [`raw`]: a raw HTTP/1.1 client over `std::net::TcpStream`, for exact bytes.
 //! * [`scripted`]: a hyper server whose replies a function chooses, with a log of requests.
@@ -20,6 +21,7 @@ pub mod httpbin;
 pub mod proxy;
 pub mod raw;
 pub mod scripted;
+pub mod target;
 pub mod wait;
 
 #[allow(unused_imports)]

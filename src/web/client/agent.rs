@@ -33,6 +33,15 @@ pub trait EndpointFactory {
         host: &str,
         port: u16,
     ) -> Result<Rc<dyn IStreamClientEndpoint>, Failure>;
+
+    /// The scheme element of the pool key for this factory's `scheme` connections, when
+    /// they must not be pooled with the agent's other connections to the same `host:port`
+    /// (a factory that goes through a proxy, or verifies TLS its own way). `None`, the
+    /// default: the scheme under the agent's own TLS policy.
+    fn pool_key_scheme(&self, scheme: &str) -> Option<String> {
+        let _ = scheme;
+        None
+    }
 }
 
 /// The default factory: TCP through [`HostnameEndpoint`] for `http`, and TLS made by the
@@ -246,7 +255,11 @@ impl Agent {
         .persistent(self.pool.persistent())
         .absolute_uri(uri);
         request.body_producer = body_producer;
-        let key_scheme = self.tls_policy.pool_scheme(&scheme);
+        let key_scheme = match &self.endpoints {
+            Endpoints::Factory(factory) => factory.pool_key_scheme(&scheme),
+            Endpoints::Standard(_) => None,
+        }
+        .unwrap_or_else(|| self.tls_policy.pool_scheme(&scheme));
         Ok(((key_scheme, host, port), endpoint, request))
     }
 }

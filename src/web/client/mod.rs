@@ -41,6 +41,7 @@ mod redirect;
 mod redirect_errors;
 mod tls_policy;
 mod tunnel;
+mod tunnel_factory;
 #[cfg(feature = "zstd")]
 mod zstd;
 
@@ -70,7 +71,8 @@ pub use tls_policy::{
     options_for_client_tls, BrowserLikePolicyForHTTPS, HostnameCachingHTTPSPolicy, IPolicyForHTTPS,
     TLSConfigError, TLSError, TLSErrorKind,
 };
-pub use tunnel::{TunnelFailed, TunnelRefused, TunnelingEndpoint, TunnelingEndpointFactory};
+pub use tunnel::{TunnelFailed, TunnelRefused, TunnelingEndpoint};
+pub use tunnel_factory::TunnelingEndpointFactory;
 #[cfg(feature = "zstd")]
 pub use zstd::ZstdDecoder;
 

@@ -8,9 +8,10 @@
 //! carries `Proxy-Authorization: Basic ...`; a proxy consumes that header and does not pass it
 //! on.
 //!
-//! `https` is refused with [`SchemeNotSupported`]: through a proxy it needs a `CONNECT` tunnel
-//! ([`TunnelingEndpoint`](super::TunnelingEndpoint)) with TLS on top, so that the proxy sees
-//! neither the request nor the response.
+//! `https` is refused with [`SchemeNotSupported`], as in Twisted: through a proxy it needs a
+//! `CONNECT` tunnel with TLS on top, so that the proxy sees neither the request nor the
+//! response — an [`Agent`](super::Agent) over a
+//! [`TunnelingEndpointFactory`](super::TunnelingEndpointFactory).
 
 use super::agent::should_retry;
 use super::basic_auth::basic_auth_header;

@@ -19,9 +19,7 @@
 //! the TLS protocol gets `make_connection`, after the proxy said yes. `Proxy-Authorization` is
 //! sent only on the `CONNECT` request, never inside the tunnel.
 
-use super::agent::EndpointFactory;
 use super::basic_auth::basic_auth_header;
-use crate::web::error::SchemeNotSupported;
 use crate::web::http11::MAX_HEAD_SIZE;
 use bytes::{Bytes, BytesMut};
 use reactor::defer::{Deferred, Failure};
@@ -92,7 +90,8 @@ impl Error for TunnelFailed {}
 /// let reactor = Reactor::new();
 /// let proxy = Rc::new(HostnameEndpoint::new(&reactor, "proxy.example", 3128));
 /// let endpoint = TunnelingEndpoint::new(proxy, "example.com", 443).proxy_credentials("u", "p");
-/// // wrap_client_tls(creator, endpoint) for https, once TLS is in.
+/// // For https: reactor::tls::wrap_client_tls(creator, Rc::new(endpoint)), as
+/// // TunnelingEndpointFactory does.
 /// ```
 #[derive(Clone)]
 pub struct TunnelingEndpoint {
@@ -362,67 +361,10 @@ impl IProtocol for TunnelProtocol {
     }
 }
 
-/// Makes a [`TunnelingEndpoint`] through one proxy for each `http` origin, for
-/// [`Agent::using_endpoint_factory`](super::Agent::using_endpoint_factory): requests are
-/// written in origin-form inside the tunnel, and the proxy sees only the `CONNECT`.
-///
-/// `https` is [`SchemeNotSupported`] until TLS can wrap the tunnel. A pool used with this
-/// factory should not be shared with agents that reach the same origins another way: the pool
-/// key is the origin's.
-pub struct TunnelingEndpointFactory {
-    proxy: Rc<dyn IStreamClientEndpoint>,
-    credentials: Option<(String, String)>,
-}
-
-impl TunnelingEndpointFactory {
-    /// Tunnels through `proxy`.
-    pub fn new(proxy: Rc<dyn IStreamClientEndpoint>) -> TunnelingEndpointFactory {
-        TunnelingEndpointFactory {
-            proxy,
-            credentials: None,
-        }
-    }
-
-    /// Send `Proxy-Authorization: Basic ...` with each `CONNECT`.
-    pub fn proxy_credentials(mut self, user: &str, password: &str) -> TunnelingEndpointFactory {
-        self.credentials = Some((user.to_owned(), password.to_owned()));
-        self
-    }
-}
-
-impl EndpointFactory for TunnelingEndpointFactory {
-    fn endpoint_for_uri(
-        &self,
-        scheme: &str,
-        host: &str,
-        port: u16,
-    ) -> Result<Rc<dyn IStreamClientEndpoint>, Failure> {
-        if scheme != "http" {
-            // TODO(tls merge): `https` => wrap_client_tls(creator, tunnel).
-            return Err(Failure::new(SchemeNotSupported {
-                scheme: scheme.to_owned(),
-            }));
-        }
-        let mut endpoint = TunnelingEndpoint::new(self.proxy.clone(), host, port);
-        if let Some((user, password)) = &self.credentials {
-            endpoint = endpoint.proxy_credentials(user, password);
-        }
-        Ok(Rc::new(endpoint))
-    }
-}
-
 impl fmt::Debug for TunnelingEndpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TunnelingEndpoint")
             .field("target", &self.target())
-            .field("has_credentials", &self.credentials.is_some())
-            .finish_non_exhaustive()
-    }
-}
-
-impl fmt::Debug for TunnelingEndpointFactory {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TunnelingEndpointFactory")
             .field("has_credentials", &self.credentials.is_some())
             .finish_non_exhaustive()
     }
