@@ -222,13 +222,17 @@ pub fn run_to_completion(reactor: &Reactor, flow: reactor::defer::Deferred<()>) 
             let _ = r.stop();
         })
     };
-    flow.add_both(move |result: Result<(), reactor::defer::Failure>| {
-        match result {
-            Ok(()) => o.set(true),
-            Err(failure) => eprintln!("failed: {failure}"),
-        }
-        let _ = guard.cancel();
-        let _ = r.stop();
+    // Watch the flow once the reactor runs, so that a flow that has already failed (before
+    // `run`) still stops the reactor instead of leaving it running.
+    reactor.call_when_running(move || {
+        flow.add_both(move |result: Result<(), reactor::defer::Failure>| {
+            match result {
+                Ok(()) => o.set(true),
+                Err(failure) => eprintln!("failed: {failure}"),
+            }
+            let _ = guard.cancel();
+            let _ = r.stop();
+        });
     });
     reactor.run().expect("the reactor runs");
     if !ok.get() {
