@@ -88,3 +88,8 @@ pub mod web;
 
 pub use api::{delete, get, head, patch, post, put, request};
 pub use content::{collect, content, json_content, text_content};
+
+// The guides' Rust code blocks are compiled (and, unless `no_run`, run) as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/porting.md")]
+mod porting_md {}
