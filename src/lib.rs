@@ -93,3 +93,7 @@ pub use content::{collect, content, json_content, text_content};
 #[cfg(doctest)]
 #[doc = include_str!("../docs/porting.md")]
 mod porting_md {}
+
+#[cfg(doctest)]
+#[doc = include_str!("../docs/howto.md")]
+mod howto_md {}
