@@ -38,7 +38,7 @@
 //!     Ok::<f64, reactor::defer::Failure>(clock.seconds() - started)
 //! })
 //! .add_callback(move |waited| {
-//!     assert!(waited >= 0.01);
+//!     assert!(waited > 0.009); // at least the delay (less a rounding error)
 //!     r.stop().unwrap();
 //! });
 //! reactor.run().unwrap();
