@@ -5,10 +5,15 @@
 //! Routes: `/get`, `/post` (and `/put`, `/patch`, `/delete`: any method), `/cookies`,
 //! `/cookies/set/{name}/{value}` and `/cookies/set?name=value` (set, then redirect to
 //! `/cookies`), `/cookies/delete/{name}` and `/cookies/delete?name` (expire, then redirect),
-//! `/gzip`, `/bytes/{n}`, `/redirect/{n}`, `/status/{code}`, and `/flaky/{n}` (503 for the
-//! first `n` requests, then 200).
+//! `/gzip`, `/bytes/{n}`, `/redirect/{n}`, `/status/{code}`, `/flaky/{n}` (503 for the
+//! first `n` requests, then 200), `/basic-auth/{user}/{password}` (200 with those Basic
+//! credentials, else 401), and `/area51` (the same for `admin` / `you'll never guess!`).
+//!
+//! [`utils`] holds treq's `print_response` for the ports of treq's documentation examples.
 
 #![allow(dead_code)]
+
+pub mod utils;
 
 use bytes::Bytes;
 use flate2::write::GzEncoder;
@@ -165,6 +170,8 @@ fn route(request: &Rc<Request>, flaky: &Cell<u32>) -> RenderResult {
             Ok(1) => redirect(request, "/get"),
             Ok(n) => redirect(request, &format!("/redirect/{}", n - 1)),
         },
+        ["basic-auth", user, password] => basic_auth(request, user, password),
+        ["area51"] => basic_auth(request, "admin", "you'll never guess!"),
         ["status", code] => {
             request.set_response_code(code.parse().unwrap_or(500));
             RenderResult::Body(Bytes::new())
@@ -188,6 +195,22 @@ fn route(request: &Rc<Request>, flaky: &Cell<u32>) -> RenderResult {
     }
 }
 
+/// httpbin's `/basic-auth/{user}/{password}`: 200 and `{"authenticated": true, "user": ..}`
+/// when the request carries exactly these Basic credentials, else 401 with a challenge.
+fn basic_auth(request: &Request, user: &str, password: &str) -> RenderResult {
+    let expected = treq::web::client::basic_auth_header(user, password);
+    match request.get_header("Authorization") {
+        Some(given) if given.as_ref() == expected.as_bytes() => {
+            json_reply(request, json!({"authenticated": true, "user": user}))
+        }
+        _ => {
+            request.set_response_code(401);
+            let _ = request.set_header("WWW-Authenticate", "Basic realm=\"Fake Realm\"");
+            RenderResult::Body(Bytes::new())
+        }
+    }
+}
+
 /// Run `reactor` until `flow` fires (at most 30 s), then exit non-zero if it failed.
 pub fn run_to_completion(reactor: &Reactor, flow: reactor::defer::Deferred<()>) {
     let ok = Rc::new(Cell::new(false));
@@ -199,13 +222,17 @@ pub fn run_to_completion(reactor: &Reactor, flow: reactor::defer::Deferred<()>) 
             let _ = r.stop();
         })
     };
-    flow.add_both(move |result: Result<(), reactor::defer::Failure>| {
-        match result {
-            Ok(()) => o.set(true),
-            Err(failure) => eprintln!("failed: {failure}"),
-        }
-        let _ = guard.cancel();
-        let _ = r.stop();
+    // Watch the flow once the reactor runs, so that a flow that has already failed (before
+    // `run`) still stops the reactor instead of leaving it running.
+    reactor.call_when_running(move || {
+        flow.add_both(move |result: Result<(), reactor::defer::Failure>| {
+            match result {
+                Ok(()) => o.set(true),
+                Err(failure) => eprintln!("failed: {failure}"),
+            }
+            let _ = guard.cancel();
+            let _ = r.stop();
+        });
     });
     reactor.run().expect("the reactor runs");
     if !ok.get() {

@@ -22,6 +22,27 @@
 //!     });
 //! reactor.run().unwrap();
 //! ```
+//!
+//! The same in the style of `inlineCallbacks`: an `async` block run on the reactor by
+//! [`ensure_deferred`](defer::ensure_deferred), awaiting Deferreds.
+//!
+//! ```
+//! use reactor::defer::ensure_deferred;
+//! use reactor::{task, Reactor};
+//!
+//! let reactor = Reactor::new();
+//! let (clock, r) = (reactor.clone(), reactor.clone());
+//! ensure_deferred(async move {
+//!     let started = clock.seconds();
+//!     task::sleep(&clock, 0.01).await?; // yield deferLater(reactor, 0.01, lambda: None)
+//!     Ok::<f64, reactor::defer::Failure>(clock.seconds() - started)
+//! })
+//! .add_callback(move |waited| {
+//!     assert!(waited > 0.009); // at least the delay (less a rounding error)
+//!     r.stop().unwrap();
+//! });
+//! reactor.run().unwrap();
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
