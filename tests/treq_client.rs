@@ -528,7 +528,7 @@ fn allow_redirects_false_returns_the_redirect() {
 #[test]
 fn a_post_redirected_with_303_becomes_a_get() {
     let f = fixture();
-    let url = format!("/redirect-to?url=/get&status_code=303");
+    let url = "/redirect-to?url=/get&status_code=303".to_string();
     let d = f.client.post(f.bin.url(&url)).data("body").send();
     let response = run(&f.reactor, d).unwrap();
     assert_eq!(response.code(), 200);

@@ -320,6 +320,9 @@ impl FilePart {
     }
 }
 
+/// A request's body producer (if any) and the `Content-Type` it dictates (if any).
+pub(crate) type ChosenBody = (Option<Rc<dyn IBodyProducer>>, Option<String>);
+
 /// The body of a request, chosen as treq does: `files` (multipart, with `data` as its text
 /// fields), else `data` (a form is URL-encoded; anything else goes through the converter),
 /// else `json`. The second value is the `Content-Type` the body dictates, if any.
@@ -329,7 +332,7 @@ pub(crate) fn request_body(
     json: Option<Vec<u8>>,
     converter: Option<&DataToBodyProducer>,
     clock: &Rc<dyn IReactorTime>,
-) -> Result<(Option<Rc<dyn IBodyProducer>>, Option<String>), Failure> {
+) -> Result<ChosenBody, Failure> {
     if json.is_some() && (data.is_some() || !files.is_empty()) {
         return Err(Failure::new(RequestBodyError::JsonWithDataOrFiles));
     }
