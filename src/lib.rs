@@ -3,7 +3,7 @@
 //! The crate mirrors Python's module layout: [`web`] holds the port of
 //! `twisted.web` (headers, the HTTP/1.1 client protocol core, `Agent`), and the rest is treq:
 //! [`client`] (`HTTPClient`), [`api`] (`treq.get` and friends, re-exported here),
-//! [`response`], [`content`], [`multipart`], [`auth`] and [`cookies`].
+//! [`response`], [`content`](mod@content), [`multipart`], [`auth`] and [`cookies`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

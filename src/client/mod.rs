@@ -33,6 +33,8 @@ mod params;
 mod request;
 mod stack;
 
+/// The options of the `retry=` keyword ([`RequestBuilder::retry`]).
+pub use crate::web::client::RetryPolicy;
 pub use body::{
     default_data_to_body_producer, Data, DataToBodyProducer, FileBody, FilePart, ReadSeek,
 };

@@ -3,10 +3,11 @@
 use super::body::{request_body, Data, FilePart};
 use super::error::{InvalidMethod, RequestBodyError};
 use super::params::{append_query, flatten, Values};
-use super::stack::{wrapped_agent, Cookies};
+use super::stack::{wrapped_agent, Cookies, RetryLayer};
 use super::HTTPClient;
 use crate::auth::AuthConfig;
 use crate::response::Response;
+use crate::web::client::RetryPolicy;
 use crate::web::http_headers::Headers;
 use reactor::defer::{Deferred, Failure};
 use reactor::interfaces::IReactorTime;
@@ -53,6 +54,7 @@ pub struct RequestBuilder<S> {
     unbuffered: bool,
     reactor: Option<Reactor>,
     timeout: Option<f64>,
+    retry: Option<RetryPolicy>,
     error: Option<Failure>,
 }
 
@@ -74,6 +76,7 @@ impl<S: RequestSource> RequestBuilder<S> {
             unbuffered: false,
             reactor: None,
             timeout: None,
+            retry: None,
             error: None,
         }
     }
@@ -195,6 +198,15 @@ impl<S: RequestSource> RequestBuilder<S> {
         self
     }
 
+    /// Retry transient failures (not in treq): a [`RetryPolicy`], or a number of retries for
+    /// the default policy. Connect errors, resets and 429/502/503/504 answers are retried with
+    /// exponential backoff and jitter on the request's clock; [`timeout`](Self::timeout)
+    /// still bounds the whole request, waits included.
+    pub fn retry(mut self, policy: impl Into<RetryPolicy>) -> Self {
+        self.retry = Some(policy.into());
+        self
+    }
+
     /// Send the request. The Deferred fires with the [`Response`] once its head has arrived.
     pub fn send(self) -> Deferred<Response> {
         match self.start() {
@@ -245,6 +257,10 @@ impl<S: RequestSource> RequestBuilder<S> {
             self.allow_redirects,
             self.browser_like_redirects,
             self.auth.as_ref(),
+            self.retry.as_ref().map(|policy| RetryLayer {
+                policy,
+                clock: clock.clone(),
+            }),
         )?;
         let mut d = agent.request(&method, url.as_str(), Some(headers), producer);
         if let Some(seconds) = self.timeout {

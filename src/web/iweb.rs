@@ -80,7 +80,7 @@ impl<A: IAgent + ?Sized> IAgent for Rc<A> {
 
 /// A response whose body can be delivered to a protocol (Twisted's `IResponse`, the part the
 /// content helpers need). Implemented by the Agent's
-/// [`Response`](crate::web::response::Response) and by treq's buffered
+/// [`Response`] and by treq's buffered
 /// [`Response`](crate::response::Response).
 pub trait IResponse {
     /// The status code.

@@ -1,7 +1,8 @@
 //! The port of `twisted.web.client`: [`Agent`], [`HTTPConnectionPool`], the body producers,
 //! the HTTPS policy ([`BrowserLikePolicyForHTTPS`]), and the agents that wrap an agent:
 //! [`CookieAgent`], [`RedirectAgent`], [`BrowserLikeRedirectAgent`], [`ContentDecoderAgent`],
-//! [`ProxyAgent`] (with the `CONNECT` tunnel, [`TunnelingEndpoint`]).
+//! [`ProxyAgent`] (with the `CONNECT` tunnel, [`TunnelingEndpoint`]), and, beyond Twisted,
+//! [`RetryAgent`].
 //!
 //! ```no_run
 //! use reactor::Reactor;
@@ -39,6 +40,8 @@ mod producers;
 mod proxy;
 mod redirect;
 mod redirect_errors;
+mod retry;
+mod retry_policy;
 mod tls_policy;
 mod tunnel;
 
@@ -64,6 +67,8 @@ pub use redirect_errors::{
     InfiniteRedirection, InvalidRedirectLocation, PageRedirect, RedirectBodyNotReplayable,
     RedirectWithNoLocation,
 };
+pub use retry::RetryAgent;
+pub use retry_policy::{retry_after, RetryPolicy, DEFAULT_RETRY_STATUSES, IDEMPOTENT_METHODS};
 pub use tls_policy::{
     options_for_client_tls, BrowserLikePolicyForHTTPS, HostnameCachingHTTPSPolicy, IPolicyForHTTPS,
     TLSConfigError, TLSError, TLSErrorKind,
