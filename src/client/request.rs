@@ -1,13 +1,13 @@
 //! [`RequestBuilder`]: one request and treq's keyword arguments, as same-named methods.
 
 use super::body::{request_body, Data, FilePart};
-use super::error::{InvalidMethod, RequestBodyError};
+use super::error::{ConnectTimeoutUnsupported, InvalidMethod, RequestBodyError};
 use super::params::{append_query, flatten, Values};
 use super::stack::{wrapped_agent, Cookies, RetryLayer};
 use super::HTTPClient;
 use crate::auth::AuthConfig;
 use crate::response::Response;
-use crate::web::client::RetryPolicy;
+use crate::web::client::{with_body_timeout, RetryPolicy};
 use crate::web::http_headers::Headers;
 use reactor::defer::{Deferred, Failure};
 use reactor::interfaces::IReactorTime;
@@ -55,6 +55,8 @@ pub struct RequestBuilder<S> {
     reactor: Option<Reactor>,
     timeout: Option<f64>,
     retry: Option<RetryPolicy>,
+    connect_timeout: Option<f64>,
+    body_timeout: Option<f64>,
     error: Option<Failure>,
 }
 
@@ -77,6 +79,8 @@ impl<S: RequestSource> RequestBuilder<S> {
             reactor: None,
             timeout: None,
             retry: None,
+            connect_timeout: None,
+            body_timeout: None,
             error: None,
         }
     }
@@ -207,6 +211,25 @@ impl<S: RequestSource> RequestBuilder<S> {
         self
     }
 
+    /// Give up connecting after `seconds` (not in treq; the agent's own connect timeout still
+    /// applies too). Only a new connection is timed: a pooled one is ready at once. Fails with
+    /// [`ConnectError::Timeout`](reactor::error::ConnectError::Timeout) ("connecting timed out
+    /// after ..."), or with [`ConnectTimeoutUnsupported`] when the client's agent cannot time
+    /// its connects per request.
+    pub fn connect_timeout(mut self, seconds: f64) -> Self {
+        self.connect_timeout = Some(seconds);
+        self
+    }
+
+    /// Fail reading the body when no byte of it arrives for `seconds` (treq #83), counted from
+    /// the response head and from each piece; time the reader spends paused does not count.
+    /// The body's readers then fail with
+    /// [`BodyReadTimeout`](crate::web::client::BodyReadTimeout) and its connection is closed.
+    pub fn body_timeout(mut self, seconds: f64) -> Self {
+        self.body_timeout = Some(seconds);
+        self
+    }
+
     /// Send the request. The Deferred fires with the [`Response`] once its head has arrived.
     pub fn send(self) -> Deferred<Response> {
         match self.start() {
@@ -252,8 +275,16 @@ impl<S: RequestSource> RequestBuilder<S> {
         if let Some(cookies) = self.cookies {
             cookies.merge_into(&client.cookiejar, &url)?;
         }
+        let base = match self.connect_timeout {
+            Some(seconds) => client
+                .agent
+                .with_connect_timeout(seconds)
+                .ok_or_else(|| Failure::new(ConnectTimeoutUnsupported))?,
+            None => client.agent.clone(),
+        };
         let agent = wrapped_agent(
             &client,
+            base,
             self.allow_redirects,
             self.browser_like_redirects,
             self.auth.as_ref(),
@@ -268,7 +299,14 @@ impl<S: RequestSource> RequestBuilder<S> {
         }
         let jar = client.cookiejar.clone();
         let buffered = !self.unbuffered;
-        Ok(d.add_callback(move |response| Response::new(response, jar, buffered)))
+        let body_timeout = self.body_timeout;
+        Ok(d.add_callback(move |response| {
+            let response = match body_timeout {
+                Some(seconds) => with_body_timeout(&response, seconds, clock),
+                None => response,
+            };
+            Response::new(response, jar, buffered)
+        }))
     }
 }
 

@@ -82,21 +82,20 @@ pub(crate) struct RetryLayer<'a> {
     pub(crate) clock: Rc<dyn IReactorTime>,
 }
 
-/// treq's stack, innermost first: the client's agent, `CookieAgent` with the client's jar,
+/// treq's stack, innermost first: `base` (the client's agent, or its copy with the request's
+/// `connect_timeout`), `CookieAgent` with the client's jar,
 /// `RetryAgent` (with `retry=`; so each attempt takes and stores cookies, and each redirect hop
 /// is retried on its own), the redirect agent (when redirects are allowed), `ContentDecoderAgent` for gzip, then the
 /// credentials (outermost, so a redirect to another origin drops them).
 pub(crate) fn wrapped_agent(
     client: &HTTPClient,
+    base: Rc<dyn IAgent>,
     allow_redirects: bool,
     browser_like_redirects: bool,
     auth: Option<&AuthConfig>,
     retry: Option<RetryLayer<'_>>,
 ) -> Result<Rc<dyn IAgent>, Failure> {
-    let mut agent: Rc<dyn IAgent> = Rc::new(CookieAgent::new(
-        client.agent.clone(),
-        client.cookiejar.clone(),
-    ));
+    let mut agent: Rc<dyn IAgent> = Rc::new(CookieAgent::new(base, client.cookiejar.clone()));
     if let Some(RetryLayer { policy, clock }) = retry {
         agent = Rc::new(RetryAgent::new(agent, policy.clone()).clock(clock));
     }

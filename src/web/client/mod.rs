@@ -29,6 +29,7 @@
 
 mod agent;
 mod basic_auth;
+mod body_timeout;
 #[cfg(feature = "brotli")]
 mod brotli;
 mod content_decoder;
@@ -48,6 +49,7 @@ mod tunnel;
 pub use crate::web::response::read_body;
 pub use agent::{Agent, EndpointFactory};
 pub use basic_auth::basic_auth_header;
+pub use body_timeout::{with_body_timeout, BodyReadTimeout};
 #[cfg(feature = "brotli")]
 pub use brotli::BrotliDecoder;
 pub use content_decoder::{

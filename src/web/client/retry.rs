@@ -115,6 +115,14 @@ impl IAgent for RetryAgent {
     fn reactor(&self) -> Option<Rc<dyn IReactorTime>> {
         self.agent.reactor()
     }
+
+    fn with_connect_timeout(&self, seconds: f64) -> Option<Rc<dyn IAgent>> {
+        let agent = self.agent.with_connect_timeout(seconds)?;
+        Some(Rc::new(RetryAgent {
+            agent,
+            ..self.clone()
+        }))
+    }
 }
 
 impl fmt::Debug for RetryAgent {
