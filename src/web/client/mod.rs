@@ -62,6 +62,7 @@ pub use inflate::{DeflateDecoder, GzipDecoder};
 pub use pool::{HTTPConnectionPool, PoolKey};
 pub use producers::{BytesBodyProducer, FileBodyProducer, DEFAULT_READ_SIZE};
 pub use proxy::ProxyAgent;
+pub(crate) use redirect::drain;
 pub use redirect::{
     BrowserLikeRedirectAgent, RedirectAgent, DEFAULT_REDIRECT_LIMIT, REDIRECT_DRAIN_LIMIT,
 };
