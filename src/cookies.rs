@@ -42,7 +42,8 @@ impl ScopedCookie {
 /// use treq::cookies::{scoped_cookie, search, CookieJar};
 ///
 /// let jar = CookieJar::new();
-/// scoped_cookie("https://example.com:8443/x", "session", "abc")?
+/// scoped_cookie("https://example.com:8443/x", "session", "abc")
+///     .map_err(|f| f.into_error())?
 ///     .set_in(&jar)?;
 /// assert_eq!(search(&jar, "example.com", Some("session")).as_deref(), Some("abc"));
 /// assert_eq!(jar.cookie_header_for(&"https://example.com:8443/".parse()?).as_deref(),

@@ -37,7 +37,7 @@
 //!     "B",
 //! );
 //! assert_eq!(producer.boundary(), "B");
-//! assert_eq!(producer.length(), Some(150));
+//! assert_eq!(producer.length(), Some(175));
 //! ```
 
 use crate::web::iweb::IBodyProducer;
