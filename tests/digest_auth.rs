@@ -82,9 +82,14 @@ fn challenge(algorithm: &str) -> String {
 }
 
 /// `/digest/<ALG>`: challenge with ALG; `/both`: MD5 and SHA-256 offered, SHA-256 wanted;
-/// `/broken`: a challenge without a nonce; `/basic`: Basic only; `/open`: no auth.
+/// `/broken`: a challenge without a nonce; `/basic`: Basic only; `/open`: no auth;
+/// `/go?to=URL`: a redirect.
 fn server(seen: &Seen) -> hyper::Response<Out> {
     let path = seen.path();
+    if path == "/go" {
+        let to = seen.param("to").unwrap();
+        return reply(302, &[("location", &to)], Out::full(""));
+    }
     if path == "/open" {
         return reply(200, &[], Out::full("open"));
     }
@@ -262,4 +267,45 @@ fn digest_credentials_are_checked_and_hidden() {
     );
     let shown = format!("{:?}", AuthConfig::digest(USER, PASSWORD));
     assert!(!shown.contains(PASSWORD), "{shown}");
+}
+
+fn go(server: &support::Server, to: &str) -> String {
+    let query: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("to", to)
+        .finish();
+    server.url(&format!("/go?{query}"))
+}
+
+#[test]
+fn a_challenge_after_a_redirect_is_answered_for_the_same_origin_only() {
+    let a = serve(server);
+    let b = serve(server);
+    let reactor = Reactor::new();
+    let client = HTTPClient::new(Agent::new(&reactor));
+    // Same origin: answered, for the URL redirected to.
+    let d = client
+        .get(go(&a, &a.url("/digest/MD5?after=redirect")))
+        .auth(AuthConfig::digest(USER, PASSWORD))
+        .send();
+    assert_eq!(support::run(&reactor, d, 10.0).unwrap().code(), 200);
+    let answer = a
+        .seen()
+        .last()
+        .unwrap()
+        .header("authorization")
+        .unwrap()
+        .to_owned();
+    assert!(
+        answer.contains("uri=\"/digest/MD5?after=redirect\""),
+        "{answer}"
+    );
+    // Another origin: its challenge is not answered, and it never sees the credentials.
+    let d = client
+        .get(go(&a, &b.url("/digest/MD5")))
+        .auth(AuthConfig::digest(USER, PASSWORD))
+        .send();
+    assert_eq!(support::run(&reactor, d, 10.0).unwrap().code(), 401);
+    let seen = b.seen();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].header("authorization"), None);
 }

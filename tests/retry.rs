@@ -28,6 +28,7 @@ static ATTEMPTS: Mutex<Option<HashMap<String, usize>>> = Mutex::new(None);
 
 /// `/flaky/<name>?fail=N&code=C&retry_after=V&retry_in=S`: the first `N` requests to a path get
 /// `C` (default 503) with `Retry-After: V` (or an HTTP date `S` seconds ahead), the rest 200.
+/// With `big=K` the failing answers have a body of `K` KiB.
 fn flaky(seen: &Seen) -> hyper::Response<Out> {
     let n = {
         let mut map = ATTEMPTS.lock().unwrap();
@@ -58,6 +59,16 @@ fn flaky(seen: &Seen) -> hyper::Response<Out> {
         .iter()
         .map(|(n, v)| (n.as_str(), v.as_str()))
         .collect();
+    // `big=K`: a body of K KiB, sent in pieces.
+    if let Some(k) = seen.param("big") {
+        let body = Out::Repeat {
+            head: None,
+            piece: vec![b'x'; 1024].into(),
+            count: k.parse().unwrap(),
+            tail: None,
+        };
+        return reply(code, &headers, body);
+    }
     reply(code, &headers, Out::full("try again later"))
 }
 
@@ -487,4 +498,30 @@ fn treq_retry_keyword_and_timeout_bound_the_whole_request() {
 fn the_agent_passes_on_its_reactor() {
     let s = Setup::new();
     assert!(s.agent(RetryPolicy::new()).reactor().is_some());
+}
+
+#[test]
+fn a_large_retried_body_is_drained_so_its_connection_is_reused() {
+    let server = serve(flaky);
+    let s = Setup::new();
+    let agent = s.agent(RetryPolicy::new().jitter(0.0));
+    // 256 KiB: more than the connection keeps unread, less than the drain limit.
+    let url = server.url("/flaky/big?fail=1&big=256");
+    let out = result_of(agent.request("GET", &url, None, None));
+    s.clock.advance(s.next_wait());
+    assert_eq!(s.finish(&out).unwrap().code, 200);
+    assert_eq!(server.connections(), 1);
+}
+
+#[test]
+fn a_retried_body_past_the_drain_limit_closes_its_connection() {
+    let server = serve(flaky);
+    let s = Setup::new();
+    let agent = s.agent(RetryPolicy::new().jitter(0.0));
+    let url = server.url("/flaky/huge?fail=1&big=4096");
+    let out = result_of(agent.request("GET", &url, None, None));
+    s.clock.advance(s.next_wait());
+    assert_eq!(s.finish(&out).unwrap().code, 200);
+    assert_eq!(server.connections(), 2);
+    assert!(wait_until(&s.reactor, 10.0, || server.closed() >= 1));
 }
