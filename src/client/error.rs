@@ -60,3 +60,18 @@ impl fmt::Display for InvalidMethod {
     }
 }
 impl Error for InvalidMethod {}
+
+/// `connect_timeout` was given for a request whose client's agent cannot time its connects
+/// alone ([`IAgent::with_connect_timeout`](crate::web::iweb::IAgent::with_connect_timeout)
+/// gave `None`): give the client an [`Agent`](crate::web::client::Agent), or set the timeout
+/// on the agent itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ConnectTimeoutUnsupported;
+
+impl fmt::Display for ConnectTimeoutUnsupported {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("connect_timeout: the client's agent cannot time out connecting per request")
+    }
+}
+
+impl Error for ConnectTimeoutUnsupported {}

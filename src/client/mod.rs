@@ -34,11 +34,13 @@ mod params;
 mod request;
 mod stack;
 
+/// The options of the `retry=` keyword ([`RequestBuilder::retry`]).
+pub use crate::web::client::RetryPolicy;
 pub use body::{
     default_data_to_body_producer, Data, DataToBodyProducer, FileBody, FilePart, ReadSeek,
 };
 pub use cookies_arg::Cookies;
-pub use error::{InvalidMethod, RequestBodyError};
+pub use error::{ConnectTimeoutUnsupported, InvalidMethod, RequestBodyError};
 pub use global_pool::{default_pool, default_reactor, get_global_pool, set_global_pool};
 pub use params::Values;
 pub use request::{HeaderValues, RequestBuilder, RequestSource};

@@ -2,12 +2,13 @@
 
 use super::body::{request_body, Data, FilePart};
 use super::cookies_arg::Cookies;
-use super::error::{InvalidMethod, RequestBodyError};
+use super::error::{ConnectTimeoutUnsupported, InvalidMethod, RequestBodyError};
 use super::params::{append_query, flatten, Values};
-use super::stack::wrapped_agent;
+use super::stack::{wrapped_agent, RetryLayer};
 use super::HTTPClient;
 use crate::auth::AuthConfig;
 use crate::response::Response;
+use crate::web::client::{with_body_timeout, RetryPolicy};
 use crate::web::http_headers::Headers;
 use reactor::defer::{Deferred, Failure};
 use reactor::interfaces::IReactorTime;
@@ -54,6 +55,9 @@ pub struct RequestBuilder<S> {
     unbuffered: bool,
     reactor: Option<Reactor>,
     timeout: Option<f64>,
+    retry: Option<RetryPolicy>,
+    connect_timeout: Option<f64>,
+    body_timeout: Option<f64>,
     error: Option<Failure>,
 }
 
@@ -75,6 +79,9 @@ impl<S: RequestSource> RequestBuilder<S> {
             unbuffered: false,
             reactor: None,
             timeout: None,
+            retry: None,
+            connect_timeout: None,
+            body_timeout: None,
             error: None,
         }
     }
@@ -196,6 +203,34 @@ impl<S: RequestSource> RequestBuilder<S> {
         self
     }
 
+    /// Retry transient failures (not in treq): a [`RetryPolicy`], or a number of retries for
+    /// the default policy. Connect errors, resets and 429/502/503/504 answers are retried with
+    /// exponential backoff and jitter on the request's clock; [`timeout`](Self::timeout)
+    /// still bounds the whole request, waits included.
+    pub fn retry(mut self, policy: impl Into<RetryPolicy>) -> Self {
+        self.retry = Some(policy.into());
+        self
+    }
+
+    /// Give up connecting after `seconds` (not in treq; the agent's own connect timeout still
+    /// applies too). Only a new connection is timed: a pooled one is ready at once. Fails with
+    /// [`ConnectError::Timeout`](reactor::error::ConnectError::Timeout) ("connecting timed out
+    /// after ..."), or with [`ConnectTimeoutUnsupported`] when the client's agent cannot time
+    /// its connects per request.
+    pub fn connect_timeout(mut self, seconds: f64) -> Self {
+        self.connect_timeout = Some(seconds);
+        self
+    }
+
+    /// Fail reading the body when no byte of it arrives for `seconds` (treq #83), counted from
+    /// the response head and from each piece; time the reader spends paused does not count.
+    /// The body's readers then fail with
+    /// [`BodyReadTimeout`](crate::web::client::BodyReadTimeout) and its connection is closed.
+    pub fn body_timeout(mut self, seconds: f64) -> Self {
+        self.body_timeout = Some(seconds);
+        self
+    }
+
     /// Send the request. The Deferred fires with the [`Response`] once its head has arrived.
     pub fn send(self) -> Deferred<Response> {
         match self.start() {
@@ -241,11 +276,23 @@ impl<S: RequestSource> RequestBuilder<S> {
         if let Some(cookies) = self.cookies {
             cookies.merge_into(&client.cookiejar, &url)?;
         }
+        let base = match self.connect_timeout {
+            Some(seconds) => client
+                .agent
+                .with_connect_timeout(seconds)
+                .ok_or_else(|| Failure::new(ConnectTimeoutUnsupported))?,
+            None => client.agent.clone(),
+        };
         let agent = wrapped_agent(
             &client,
+            base,
             self.allow_redirects,
             self.browser_like_redirects,
             self.auth.as_ref(),
+            self.retry.as_ref().map(|policy| RetryLayer {
+                policy,
+                clock: clock.clone(),
+            }),
         )?;
         let mut d = agent.request(&method, url.as_str(), Some(headers), producer);
         if let Some(seconds) = self.timeout {
@@ -253,7 +300,14 @@ impl<S: RequestSource> RequestBuilder<S> {
         }
         let jar = client.cookiejar.clone();
         let buffered = !self.unbuffered;
-        Ok(d.add_callback(move |response| Response::new(response, jar, buffered)))
+        let body_timeout = self.body_timeout;
+        Ok(d.add_callback(move |response| {
+            let response = match body_timeout {
+                Some(seconds) => with_body_timeout(&response, seconds, clock),
+                None => response,
+            };
+            Response::new(response, jar, buffered)
+        }))
     }
 }
 

@@ -9,6 +9,9 @@
 //! single reader, with back-pressure, and is not kept.
 
 mod buffer;
+mod status;
+
+pub use status::HTTPError;
 
 use crate::content;
 use crate::web::cookiejar::CookieJar;
@@ -125,6 +128,12 @@ impl Response {
         collector: impl FnMut(Bytes) -> Result<(), Failure> + 'static,
     ) -> Deferred<()> {
         content::collect(self, collector)
+    }
+
+    /// This response, or a failure with [`HTTPError`] (which holds it) when its status is 4xx
+    /// or 5xx (treq #62): `client.get(url).send().add_callback(|r| r.fail_for_status())`.
+    pub fn fail_for_status(&self) -> Deferred<Response> {
+        status::check_status(self.clone())
     }
 
     /// Give the body to `protocol` (Twisted's `deliverBody`). Buffered responses take any

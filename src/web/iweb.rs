@@ -60,6 +60,16 @@ pub trait IAgent {
     fn reactor(&self) -> Option<Rc<dyn reactor::interfaces::IReactorTime>> {
         None
     }
+
+    /// This agent with new connections given up after `seconds` (not in Twisted): what treq's
+    /// per-request `connect_timeout` uses. `None` (the default) for an agent that cannot do it;
+    /// [`Agent`](crate::web::client::Agent) can, and wrappers that can pass it on to the agent
+    /// they wrap. Connecting past the time fails with
+    /// [`ConnectError::Timeout`](reactor::error::ConnectError::Timeout).
+    fn with_connect_timeout(&self, seconds: f64) -> Option<Rc<dyn IAgent>> {
+        let _ = seconds;
+        None
+    }
 }
 
 impl<A: IAgent + ?Sized> IAgent for Rc<A> {
@@ -75,6 +85,10 @@ impl<A: IAgent + ?Sized> IAgent for Rc<A> {
 
     fn reactor(&self) -> Option<Rc<dyn reactor::interfaces::IReactorTime>> {
         (**self).reactor()
+    }
+
+    fn with_connect_timeout(&self, seconds: f64) -> Option<Rc<dyn IAgent>> {
+        (**self).with_connect_timeout(seconds)
     }
 }
 

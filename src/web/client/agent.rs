@@ -11,8 +11,10 @@ use crate::web::http_headers::{is_token, Headers};
 use crate::web::iweb::{IAgent, IBodyProducer};
 use crate::web::newclient::{HTTP11ClientProtocol, Request};
 use crate::web::response::Response;
+use reactor::defer::TimeoutError;
 use reactor::defer::{Deferred, Failure};
 use reactor::endpoints::HostnameEndpoint;
+use reactor::error::ConnectError;
 use reactor::interfaces::{IReactorTime, IStreamClientEndpoint};
 use reactor::Reactor;
 use std::fmt;
@@ -108,6 +110,9 @@ pub struct Agent {
     connect_timeout: f64,
     bind_address: Option<SocketAddr>,
     tls_policy: AgentPolicy,
+    /// Time the connect phase of every request on `clock` too, whatever the endpoint (set by
+    /// [`IAgent::with_connect_timeout`]).
+    connect_guard: Option<f64>,
 }
 
 impl Agent {
@@ -120,6 +125,7 @@ impl Agent {
             connect_timeout: 30.0,
             bind_address: None,
             tls_policy: AgentPolicy::default_policy(),
+            connect_guard: None,
         }
     }
 
@@ -153,6 +159,7 @@ impl Agent {
             connect_timeout: 30.0,
             bind_address: None,
             tls_policy: AgentPolicy::default_policy(),
+            connect_guard: None,
         }
     }
 
@@ -165,6 +172,14 @@ impl Agent {
     /// Give up connecting after `seconds` (Twisted's `connectTimeout`; default 30).
     pub fn connect_timeout(mut self, seconds: f64) -> Agent {
         self.connect_timeout = seconds;
+        self
+    }
+
+    /// Time per-request connect timeouts ([`IAgent::with_connect_timeout`]) on `clock` (a
+    /// [`Clock`](reactor::task::Clock) in tests) instead of the agent's reactor; it is also what
+    /// [`IAgent::reactor`] reports.
+    pub fn clock(mut self, clock: Rc<dyn IReactorTime>) -> Agent {
+        self.clock = clock;
         self
     }
 
@@ -297,7 +312,11 @@ impl IAgent for Agent {
         };
         let pool = self.pool.clone();
         let retry = pool.retries_automatically();
-        self.pool.get_connection(&key, &endpoint).add_callback(
+        let mut connection = self.pool.get_connection(&key, &endpoint);
+        if let Some(seconds) = self.connect_guard.filter(|_| !connection.called()) {
+            connection = connect_timeout(connection, seconds, &*self.clock);
+        }
+        connection.add_callback(
             move |(connection, cached): (Rc<HTTP11ClientProtocol>, bool)| {
                 if !(cached && retry) {
                     return connection.request(request);
@@ -318,6 +337,37 @@ impl IAgent for Agent {
     fn reactor(&self) -> Option<Rc<dyn IReactorTime>> {
         Some(self.clock.clone())
     }
+
+    /// A copy of this agent (sharing its pool) whose connects time out after `seconds`,
+    /// through any endpoint factory, timed on [`clock`](Agent::clock).
+    fn with_connect_timeout(&self, seconds: f64) -> Option<Rc<dyn IAgent>> {
+        Some(Rc::new(Agent {
+            connect_timeout: seconds,
+            connect_guard: Some(seconds),
+            ..self.clone()
+        }))
+    }
+}
+
+/// `connecting`, failed with [`ConnectError::Timeout`] (and the attempt cancelled) unless it
+/// fires within `seconds` of `clock`.
+fn connect_timeout<T: 'static>(
+    connecting: Deferred<T>,
+    seconds: f64,
+    clock: &dyn IReactorTime,
+) -> Deferred<T> {
+    connecting
+        .add_timeout(seconds, clock)
+        .add_errback(move |failure: Failure| {
+            if failure.check::<TimeoutError>() {
+                Err(Failure::new(ConnectError::Timeout {
+                    address: None,
+                    seconds,
+                }))
+            } else {
+                Err(failure)
+            }
+        })
 }
 
 impl fmt::Debug for Agent {

@@ -1,7 +1,8 @@
 //! The port of `twisted.web.client`: [`Agent`], [`HTTPConnectionPool`], the body producers,
 //! the HTTPS policy ([`BrowserLikePolicyForHTTPS`]), and the agents that wrap an agent:
 //! [`CookieAgent`], [`RedirectAgent`], [`BrowserLikeRedirectAgent`], [`ContentDecoderAgent`],
-//! [`ProxyAgent`] (with the `CONNECT` tunnel, [`TunnelingEndpoint`]).
+//! [`ProxyAgent`] (with the `CONNECT` tunnel, [`TunnelingEndpoint`]), and, beyond Twisted,
+//! [`RetryAgent`].
 //!
 //! ```no_run
 //! use reactor::Reactor;
@@ -28,6 +29,7 @@
 
 mod agent;
 mod basic_auth;
+mod body_timeout;
 #[cfg(feature = "brotli")]
 mod brotli;
 mod content_decoder;
@@ -39,6 +41,8 @@ mod producers;
 mod proxy;
 mod redirect;
 mod redirect_errors;
+mod retry;
+mod retry_policy;
 mod tls_policy;
 mod tunnel;
 mod tunnel_factory;
@@ -48,6 +52,7 @@ mod zstd;
 pub use crate::web::response::read_body;
 pub use agent::{Agent, EndpointFactory};
 pub use basic_auth::basic_auth_header;
+pub use body_timeout::{with_body_timeout, BodyReadTimeout};
 #[cfg(feature = "brotli")]
 pub use brotli::BrotliDecoder;
 pub use content_decoder::{
@@ -60,6 +65,7 @@ pub use inflate::{DeflateDecoder, GzipDecoder};
 pub use pool::{HTTPConnectionPool, PoolKey};
 pub use producers::{BytesBodyProducer, FileBodyProducer, DEFAULT_READ_SIZE};
 pub use proxy::ProxyAgent;
+pub(crate) use redirect::drain;
 pub use redirect::{
     BrowserLikeRedirectAgent, RedirectAgent, DEFAULT_REDIRECT_LIMIT, REDIRECT_DRAIN_LIMIT,
 };
@@ -67,6 +73,8 @@ pub use redirect_errors::{
     InfiniteRedirection, InvalidRedirectLocation, PageRedirect, RedirectBodyNotReplayable,
     RedirectWithNoLocation,
 };
+pub use retry::RetryAgent;
+pub use retry_policy::{retry_after, RetryPolicy, DEFAULT_RETRY_STATUSES, IDEMPOTENT_METHODS};
 pub use tls_policy::{
     options_for_client_tls, BrowserLikePolicyForHTTPS, HostnameCachingHTTPSPolicy, IPolicyForHTTPS,
     TLSConfigError, TLSError, TLSErrorKind,

@@ -5,7 +5,7 @@ use reactor::defer::{gather_results, Deferred};
 use reactor::interfaces::{IProtocol, IReactorTime, IStreamClientEndpoint};
 use reactor::{DelayedCall, Reactor};
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::rc::Rc;
 
@@ -27,6 +27,19 @@ struct PoolInner {
     retry_automatically: Cell<bool>,
     /// Idle connections per key, oldest first: taken from the end (LIFO).
     connections: RefCell<HashMap<PoolKey, Vec<Cached>>>,
+    /// The most connections per key, open or opening (`None`: no limit).
+    max_connections_per_host: Cell<Option<usize>>,
+    /// Connections per key that are open or opening (busy or idle).
+    open: RefCell<HashMap<PoolKey, usize>>,
+    /// Requests waiting for a connection under the limit, per key, first come first.
+    waiting: RefCell<HashMap<PoolKey, VecDeque<Ticket>>>,
+    next_ticket: Cell<u64>,
+}
+
+/// A request's place in the queue: fired when a connection can be had.
+struct Ticket {
+    id: u64,
+    ready: Deferred<()>,
 }
 
 /// A pool of persistent HTTP/1.1 connections (Twisted's `HTTPConnectionPool`).
@@ -64,6 +77,10 @@ impl HTTPConnectionPool {
                 cached_connection_timeout: Cell::new(240.0),
                 retry_automatically: Cell::new(true),
                 connections: RefCell::new(HashMap::new()),
+                max_connections_per_host: Cell::new(None),
+                open: RefCell::new(HashMap::new()),
+                waiting: RefCell::new(HashMap::new()),
+                next_ticket: Cell::new(0),
             }),
         }
     }
@@ -71,6 +88,16 @@ impl HTTPConnectionPool {
     /// Keep at most `n` idle connections per key (Twisted's `maxPersistentPerHost`, default 2).
     pub fn max_persistent_per_host(self, n: usize) -> HTTPConnectionPool {
         self.inner.max_persistent_per_host.set(n);
+        self
+    }
+
+    /// Open at most `n` connections per `(scheme, host, port)` at once, idle ones included
+    /// (Twisted #7614; by default there is no limit, as in Twisted). A request that finds
+    /// none free waits, first come first served, until one goes idle (it is handed over) or
+    /// closes (a new one is opened); cancelling its Deferred takes it out of the queue. `0`
+    /// is taken as 1.
+    pub fn max_connections_per_host(self, n: usize) -> HTTPConnectionPool {
+        self.inner.max_connections_per_host.set(Some(n.max(1)));
         self
     }
 
@@ -107,8 +134,20 @@ impl HTTPConnectionPool {
             .map_or(0, |v| v.len())
     }
 
+    /// How many connections for `key` are open or opening, busy or idle.
+    pub fn open_count(&self, key: &PoolKey) -> usize {
+        self.inner.open.borrow().get(key).copied().unwrap_or(0)
+    }
+
+    /// How many requests for `key` wait for a connection under
+    /// [`max_connections_per_host`](Self::max_connections_per_host).
+    pub fn waiting_count(&self, key: &PoolKey) -> usize {
+        self.inner.waiting.borrow().get(key).map_or(0, |q| q.len())
+    }
+
     /// A connection for `key`: the most recently used idle one, or a new one from `endpoint`
-    /// (Twisted's `getConnection`). The flag says whether it came from the pool.
+    /// (Twisted's `getConnection`), or, at the per-host limit, the next one to be free. The
+    /// flag says whether it came from the pool.
     pub fn get_connection(
         &self,
         key: &PoolKey,
@@ -132,8 +171,82 @@ impl HTTPConnectionPool {
                 return Deferred::succeed((cached.connection, true));
             }
         }
+        if self.at_limit(key) {
+            let (pool, key, endpoint) = (self.clone(), key.clone(), endpoint.clone());
+            return self
+                .wait_for_turn(&key)
+                .add_callback(move |()| pool.get_connection(&key, &endpoint));
+        }
         self.new_connection(key, endpoint)
             .add_callback(|connection: Rc<HTTP11ClientProtocol>| (connection, false))
+    }
+
+    fn at_limit(&self, key: &PoolKey) -> bool {
+        self.inner
+            .max_connections_per_host
+            .get()
+            .is_some_and(|limit| self.open_count(key) >= limit)
+    }
+
+    /// A place at the end of `key`'s queue; cancelling it leaves the queue.
+    fn wait_for_turn(&self, key: &PoolKey) -> Deferred<()> {
+        let id = self.inner.next_ticket.get();
+        self.inner.next_ticket.set(id + 1);
+        let (pool, k) = (Rc::downgrade(&self.inner), key.clone());
+        let ready = Deferred::with_canceller(move |_| {
+            if let Some(inner) = pool.upgrade() {
+                let mut waiting = inner.waiting.borrow_mut();
+                if let Some(queue) = waiting.get_mut(&k) {
+                    queue.retain(|t| t.id != id);
+                    if queue.is_empty() {
+                        waiting.remove(&k);
+                    }
+                }
+            }
+        });
+        self.inner
+            .waiting
+            .borrow_mut()
+            .entry(key.clone())
+            .or_default()
+            .push_back(Ticket {
+                id,
+                ready: ready.clone(),
+            });
+        ready
+    }
+
+    /// A connection for `key` may be had (one went idle, or closed): let the first waiting
+    /// request take it.
+    fn wake(&self, key: &PoolKey) {
+        let ticket = {
+            let mut waiting = self.inner.waiting.borrow_mut();
+            let Some(queue) = waiting.get_mut(key) else {
+                return;
+            };
+            let ticket = queue.pop_front();
+            if queue.is_empty() {
+                waiting.remove(key);
+            }
+            ticket
+        };
+        if let Some(ticket) = ticket {
+            let _ = ticket.ready.callback(());
+        }
+    }
+
+    /// A connection for `key` closed, or failed to open.
+    fn release(&self, key: &PoolKey) {
+        {
+            let mut open = self.inner.open.borrow_mut();
+            if let Some(n) = open.get_mut(key) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    open.remove(key);
+                }
+            }
+        }
+        self.wake(key);
     }
 
     /// A new connection for `key` from `endpoint`, wired to come back to this pool.
@@ -143,6 +256,17 @@ impl HTTPConnectionPool {
         endpoint: &Rc<dyn IStreamClientEndpoint>,
     ) -> Deferred<Rc<HTTP11ClientProtocol>> {
         let protocol = HTTP11ClientProtocol::new();
+        *self.inner.open.borrow_mut().entry(key.clone()).or_insert(0) += 1;
+        // Released once: when the connection is lost, or when it fails to open.
+        let slot = Rc::new(Cell::new(true));
+        let release = {
+            let (pool, k, slot) = (Rc::downgrade(&self.inner), key.clone(), slot.clone());
+            move || {
+                if let (true, Some(inner)) = (slot.replace(false), pool.upgrade()) {
+                    HTTPConnectionPool { inner }.release(&k);
+                }
+            }
+        };
         let pool = Rc::downgrade(&self.inner);
         let k = key.clone();
         protocol.set_quiescent_callback(move |connection| {
@@ -153,14 +277,22 @@ impl HTTPConnectionPool {
         let pool = Rc::downgrade(&self.inner);
         let k = key.clone();
         let weak = Rc::downgrade(&protocol);
+        let on_lost = release.clone();
         protocol.notify_lost().add_callback(move |()| {
             if let (Some(inner), Some(connection)) = (pool.upgrade(), weak.upgrade()) {
                 HTTPConnectionPool { inner }.remove(&k, &connection);
             }
+            on_lost();
         });
         endpoint
             .connect(protocol.clone() as Rc<dyn IProtocol>)
-            .add_callback(move |()| protocol)
+            .add_callbacks(
+                move |()| Ok(protocol),
+                move |failure| {
+                    release();
+                    Err(failure)
+                },
+            )
     }
 
     /// Take back an idle connection (Twisted's `_putConnection`).
@@ -199,6 +331,7 @@ impl HTTPConnectionPool {
             old.timeout.cancel().ok();
             old.connection.lose_connection();
         }
+        self.wake(key);
     }
 
     /// Forget an idle connection (closed by the server, or timed out).
@@ -255,6 +388,10 @@ impl fmt::Debug for HTTPConnectionPool {
                 &self.inner.cached_connection_timeout.get(),
             )
             .field("retry_automatically", &self.inner.retry_automatically.get())
+            .field(
+                "max_connections_per_host",
+                &self.inner.max_connections_per_host.get(),
+            )
             .finish_non_exhaustive()
     }
 }

@@ -274,7 +274,7 @@ fn remove_content_headers(headers: &mut Headers) {
 }
 
 /// Read and discard `response`'s body; fires when the body has ended (whatever the reason).
-fn drain(response: &Response) -> Deferred<()> {
+pub(crate) fn drain(response: &Response) -> Deferred<()> {
     let transport: Rc<RefCell<Option<Rc<dyn ITransport>>>> = Rc::new(RefCell::new(None));
     let for_cancel = transport.clone();
     let done = Deferred::with_canceller(move |_| {

@@ -1,7 +1,14 @@
-//! HTTP authentication for requests (treq's `treq.auth`): [`add_auth`], [`add_basic_auth`].
+//! HTTP authentication for requests (treq's `treq.auth`): [`add_auth`], [`add_basic_auth`],
+//! and, beyond treq, Digest authentication ([`add_digest_auth`], [`DigestAuthAgent`]).
 //!
 //! Credentials are added by wrapping the agent, so they sit above the redirect agent: a
-//! redirect to another origin drops the `Authorization` header.
+//! redirect to another origin drops the `Authorization` header, and a Digest challenge from
+//! another origin is not answered.
+
+mod challenge;
+mod digest;
+
+pub use digest::{DigestAlgorithm, DigestAuthAgent, DigestAuthError};
 
 use crate::web::client::basic_auth_header;
 use crate::web::http_headers::Headers;
@@ -13,8 +20,8 @@ use std::error::Error;
 use std::fmt;
 use std::rc::Rc;
 
-/// What `auth=` takes: today `(username, password)`, as text (UTF-8) or bytes, for Basic
-/// authentication.
+/// What `auth=` takes: `(username, password)`, as text (UTF-8) or bytes, for Basic
+/// authentication, or [`AuthConfig::digest`] for Digest.
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum AuthConfig {
@@ -25,6 +32,23 @@ pub enum AuthConfig {
         /// The password.
         password: Bytes,
     },
+    /// HTTP Digest authentication (RFC 7616): a `401` Digest challenge is answered once.
+    Digest {
+        /// The user name.
+        username: Bytes,
+        /// The password.
+        password: Bytes,
+    },
+}
+
+impl AuthConfig {
+    /// Digest credentials: `client.get(url).auth(AuthConfig::digest("user", "secret"))`.
+    pub fn digest(username: impl AsRef<[u8]>, password: impl AsRef<[u8]>) -> AuthConfig {
+        AuthConfig::Digest {
+            username: Bytes::copy_from_slice(username.as_ref()),
+            password: Bytes::copy_from_slice(password.as_ref()),
+        }
+    }
 }
 
 impl fmt::Debug for AuthConfig {
@@ -32,6 +56,11 @@ impl fmt::Debug for AuthConfig {
         match self {
             AuthConfig::Basic { username, .. } => f
                 .debug_struct("Basic")
+                .field("username", username)
+                .field("password", &"<hidden>")
+                .finish(),
+            AuthConfig::Digest { username, .. } => f
+                .debug_struct("Digest")
                 .field("username", username)
                 .field("password", &"<hidden>")
                 .finish(),
@@ -121,6 +150,15 @@ pub fn add_basic_auth(
             reason: "a Basic user name cannot contain ':'",
         });
     }
+    check_sendable(username, password)?;
+    let value = basic_auth_header(username, password);
+    Ok(Rc::new(RequestHeaderSetterAgent {
+        agent,
+        headers: vec![("Authorization", value)],
+    }))
+}
+
+fn check_sendable(username: &[u8], password: &[u8]) -> Result<(), UnknownAuthConfig> {
     if [username, password]
         .iter()
         .any(|s| s.iter().any(|b| matches!(b, b'\r' | b'\n' | 0)))
@@ -129,11 +167,23 @@ pub fn add_basic_auth(
             reason: "credentials cannot contain CR, LF or NUL",
         });
     }
-    let value = basic_auth_header(username, password);
-    Ok(Rc::new(RequestHeaderSetterAgent {
+    Ok(())
+}
+
+/// Wrap `agent` so a `401` Digest challenge is answered once as `username` (see
+/// [`DigestAuthAgent`]).
+pub fn add_digest_auth(
+    agent: Rc<dyn IAgent>,
+    username: impl AsRef<[u8]>,
+    password: impl AsRef<[u8]>,
+) -> Result<Rc<dyn IAgent>, UnknownAuthConfig> {
+    let (username, password) = (username.as_ref(), password.as_ref());
+    check_sendable(username, password)?;
+    Ok(Rc::new(DigestAuthAgent::new(
         agent,
-        headers: vec![("Authorization", value)],
-    }))
+        Bytes::copy_from_slice(username),
+        Bytes::copy_from_slice(password),
+    )))
 }
 
 /// Wrap `agent` to authenticate as `config` says (treq's `add_auth`).
@@ -143,5 +193,6 @@ pub fn add_auth(
 ) -> Result<Rc<dyn IAgent>, UnknownAuthConfig> {
     match config {
         AuthConfig::Basic { username, password } => add_basic_auth(agent, username, password),
+        AuthConfig::Digest { username, password } => add_digest_auth(agent, username, password),
     }
 }
