@@ -9,11 +9,11 @@
 
 mod support;
 
+use indicatif::{ProgressBar, ProgressStyle};
 use reactor::defer::{ensure_deferred, Failure};
 use reactor::Reactor;
 use serde_json::{json, Value};
 use std::cell::Cell;
-use std::io::Write;
 use std::rc::Rc;
 use std::time::Instant;
 use treq::client::HTTPClient;
@@ -100,28 +100,25 @@ fn main() {
                 .get(b.url(&format!("/bytes/{size}")))
                 .unbuffered(true)
                 .await?;
-            let total = response.length().unwrap_or(0);
+            let bar = ProgressBar::new(response.length().unwrap_or(0));
+            if let Ok(style) =
+                ProgressStyle::with_template("download {bar:30} {bytes}/{total_bytes}")
+            {
+                bar.set_style(style);
+            }
             let seen = Rc::new(Cell::new(0u64));
-            let (s, last) = (seen.clone(), Rc::new(Cell::new(0u64)));
+            let (s, progress) = (seen.clone(), bar.clone());
             response
                 .collect(move |chunk| {
                     s.set(s.get() + chunk.len() as u64);
-                    let tenth = s.get() * 10 / total.max(1);
-                    if tenth != last.get() {
-                        last.set(tenth);
-                        print!(
-                            "\rdownload [{:<10}] {:>3}%",
-                            "#".repeat(tenth as usize),
-                            tenth * 10
-                        );
-                        let _ = std::io::stdout().flush();
-                    }
+                    progress.inc(chunk.len() as u64);
                     Ok(())
                 })
                 .await?;
+            bar.finish_and_clear();
             let secs = t.elapsed().as_secs_f64();
             println!(
-                "\rdownload [##########] 100%  {} MiB in {:.1} ms ({:.0} MiB/s)",
+                "download of {} MiB, streamed with collect: {:.1} ms ({:.0} MiB/s)",
                 seen.get() >> 20,
                 secs * 1e3,
                 (seen.get() as f64 / (1 << 20) as f64) / secs
