@@ -11,6 +11,7 @@
 #![allow(dead_code)]
 
 pub mod harness;
+pub mod replies;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -20,6 +21,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 pub use harness::{protocol_error, Case};
+pub use replies::{expect_protocol_error, expect_response, Expected};
 
 /// How long any server step may block before it gives up: a bound, so a broken client can
 /// never make a test hang.
