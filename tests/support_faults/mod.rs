@@ -21,6 +21,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 pub use harness::{protocol_error, Case};
+#[allow(unused_imports)]
 pub use replies::{expect_protocol_error, expect_response, Expected};
 
 /// How long any server step may block before it gives up: a bound, so a broken client can

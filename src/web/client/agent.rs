@@ -161,6 +161,19 @@ impl Agent {
             uri: uri.to_owned(),
             reason: reason.to_owned(),
         };
+        // The URL parser would silently drop CR, LF and tabs and percent-encode spaces and NUL:
+        // refuse them instead, as Twisted does (CVE-2019-12387), so what is sent is what was
+        // asked for.
+        if let Some((at, byte)) = uri
+            .bytes()
+            .enumerate()
+            .find(|&(_, b)| b <= b' ' || b == 0x7f)
+        {
+            return Err(Failure::new(invalid(&format!(
+                "byte {byte:#04x} at offset {at} is a control character or a space \
+                 (percent-encode it)"
+            ))));
+        }
         let url = Url::parse(uri).map_err(|e| invalid(&e.to_string()))?;
         let scheme = url.scheme().to_owned();
         if scheme != "http" && scheme != "https" {
