@@ -11,6 +11,7 @@
 #![allow(dead_code)]
 
 pub mod harness;
+pub mod producers;
 pub mod replies;
 
 use std::io::{ErrorKind, Read, Write};
@@ -21,6 +22,8 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 pub use harness::{protocol_error, Case};
+#[allow(unused_imports)]
+pub use producers::EndlessProducer;
 #[allow(unused_imports)]
 pub use replies::{expect_protocol_error, expect_response, Expected};
 
@@ -368,4 +371,16 @@ fn request_length(data: &[u8], with_body: bool) -> Option<usize> {
             .map(|p| end + p + 5);
     }
     Some(end)
+}
+
+/// A probe of how many whole requests `server` has read, for `Case::run_until`.
+pub fn requests_seen(server: &FaultServer) -> impl Fn() -> usize + 'static {
+    let probe = server.probe();
+    move || probe.total_requests()
+}
+
+/// A probe of whether the client closed connection `i` of `server`, for `Case::run_until`.
+pub fn closed_by_client(server: &FaultServer, i: usize) -> impl Fn() -> bool + 'static {
+    let probe = server.probe();
+    move || probe.log(i).client_closed
 }
