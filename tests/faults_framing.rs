@@ -320,3 +320,57 @@ fn body_until_close_is_potential_data_loss() {
     assert_eq!(partial.body, "some body");
     case.finish(server, 0);
 }
+
+#[test]
+fn connection_management_headers_decide_reuse() {
+    for (label, reply, reused) in [
+        (
+            "1.1 Connection: close",
+            "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nhi",
+            false,
+        ),
+        (
+            "1.1 Connection: keep-alive, close",
+            "HTTP/1.1 200 OK\r\nConnection: keep-alive, close\r\nContent-Length: 2\r\n\r\nhi",
+            false,
+        ),
+        (
+            "1.0 without keep-alive",
+            "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nhi",
+            false,
+        ),
+        (
+            "1.0 Connection: keep-alive",
+            "HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 2\r\n\r\nhi",
+            true,
+        ),
+    ] {
+        expect_response(
+            label,
+            "GET",
+            reply.as_bytes().to_vec(),
+            Expected {
+                code: 200,
+                body: "hi",
+                reused,
+            },
+        );
+    }
+}
+
+#[test]
+fn a_response_trickled_one_byte_at_a_time() {
+    let case = Case::new();
+    let response = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-A: 1\r\n\r\n\
+                    5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n";
+    let server = FaultServer::one(vec![
+        Step::ReadRequest,
+        Step::Trickle(response.as_bytes().to_vec(), Duration::from_millis(1)),
+        Step::DrainUntilClosed,
+    ]);
+    assert_eq!(
+        case.get_ok(&server.url("/")),
+        (200, Bytes::from("hello world"))
+    );
+    case.finish(server, 1);
+}

@@ -7,8 +7,11 @@ mod support_faults;
 
 use bytes::Bytes;
 use reactor::defer::{CancelledError, TimeoutError};
+use reactor::error::ConnectError;
 use reactor::task::Clock;
 use support_faults::{closed_by_client, requests_seen, Case, EndlessProducer, FaultServer, Step};
+use treq::web::client::read_body;
+use treq::web::error::RequestTransmissionFailed;
 use treq::web::iweb::IAgent;
 
 fn ok(body: &str) -> Step {
@@ -114,6 +117,103 @@ fn stalled_upload_is_paused_then_times_out() {
     case.spin(0.02);
     assert_eq!(producer.stopped.get(), 1, "stop_producing calls");
     assert!(!producer.done.called());
-    assert_eq!(producer.written_after_stop.get(), 0);
+    case.finish(server, 0);
+}
+
+#[test]
+fn request_cancelled_while_connecting() {
+    let case = Case::new();
+    let server = FaultServer::one(vec![Step::DrainUntilClosed]);
+    let d = case.agent.request("GET", &server.url("/"), None, None);
+    // Cancelled before the reactor ever ran: the connection attempt is in progress.
+    d.cancel();
+    let failure = case.run(d).unwrap_err();
+    // The endpoint's canceller fails the attempt with its own error (Twisted's
+    // ConnectingCancelledError).
+    assert!(
+        matches!(
+            failure.find::<ConnectError>(),
+            Some(ConnectError::Cancelled)
+        ),
+        "{failure}"
+    );
+    // Whatever the connect attempt became, nothing stays open or pooled.
+    case.spin(0.1);
+    assert_eq!(server.total_requests(), 0);
+    case.finish(server, 0);
+}
+
+#[test]
+fn stalled_response_body_times_out_on_the_clock() {
+    let case = Case::new();
+    let clock = Clock::new();
+    let server = FaultServer::one(vec![
+        Step::ReadRequest,
+        Step::Send(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npart".to_vec()),
+        Step::DrainUntilClosed,
+    ]);
+    let response = case
+        .run(case.agent.request("GET", &server.url("/"), None, None))
+        .unwrap();
+    let body = read_body(&response).add_timeout(10.0, &clock);
+    case.spin(0.05);
+    assert!(!body.called());
+    clock.advance(10.0);
+    let failure = case.run(body).unwrap_err();
+    assert!(failure.check::<TimeoutError>(), "{failure}");
+    assert!(
+        case.run_until(2.0, closed_by_client(&server, 0)),
+        "the connection was not closed"
+    );
+    case.finish(server, 0);
+}
+
+#[test]
+fn reset_mid_upload() {
+    let case = Case::new();
+    let server = FaultServer::one(vec![
+        Step::ReadHead,
+        Step::Wait(std::time::Duration::from_millis(50)),
+        Step::Reset,
+    ]);
+    let producer = EndlessProducer::new(&case.reactor);
+    let d = case
+        .agent
+        .request("PUT", &server.url("/upload"), None, Some(producer.clone()));
+    let failure = case.run(d).unwrap_err();
+    // Lost while the body was still being sent (Twisted's RequestTransmissionFailed).
+    assert!(failure.check::<RequestTransmissionFailed>(), "{failure}");
+    assert!(producer.written.get() > 0);
+    case.spin(0.02);
+    assert_eq!(producer.stopped.get(), 1, "stop_producing calls");
+    // A request with a body is never retried.
+    assert_eq!(server.connections(), 1);
+    case.finish(server, 0);
+}
+
+#[test]
+fn early_response_during_upload_stops_the_body() {
+    let case = Case::new();
+    let server = FaultServer::one(vec![
+        Step::ReadHead,
+        Step::Send(b"HTTP/1.1 413 Payload Too Large\r\nContent-Length: 8\r\n\r\ntoo big!".to_vec()),
+        Step::DrainUntilClosed,
+    ]);
+    let producer = EndlessProducer::new(&case.reactor);
+    let d = case
+        .agent
+        .request("PUT", &server.url("/upload"), None, Some(producer.clone()))
+        .add_callback(|response| {
+            let code = response.code;
+            read_body(&response).add_callback(move |body| (code, body))
+        });
+    assert_eq!(case.run(d).unwrap(), (413, Bytes::from("too big!")));
+    case.spin(0.02);
+    assert_eq!(producer.stopped.get(), 1, "stop_producing calls");
+    // The request body was cut short, so the connection cannot carry another request.
+    assert!(
+        case.run_until(2.0, closed_by_client(&server, 0)),
+        "the connection was not closed"
+    );
     case.finish(server, 0);
 }

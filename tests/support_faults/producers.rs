@@ -24,8 +24,6 @@ pub struct EndlessProducer {
     pub stopped: Cell<usize>,
     /// Bytes written so far.
     pub written: Cell<usize>,
-    /// Turns on which it would have written after being stopped (must stay 0).
-    pub written_after_stop: Cell<usize>,
     /// The `start_producing` Deferred (never fired: the body never ends by itself).
     pub done: Deferred<()>,
 }
@@ -41,7 +39,6 @@ impl EndlessProducer {
             pauses: Cell::new(0),
             stopped: Cell::new(0),
             written: Cell::new(0),
-            written_after_stop: Cell::new(0),
             done: Deferred::new(),
         })
     }
@@ -60,8 +57,6 @@ impl EndlessProducer {
             return;
         }
         if self.stopped.get() > 0 {
-            self.written_after_stop
-                .set(self.written_after_stop.get() + 1);
             return;
         }
         // Clone the consumer out: no borrow is held while the client code runs.
