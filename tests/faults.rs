@@ -9,6 +9,7 @@
 mod support_faults;
 
 use bytes::Bytes;
+use reactor::defer::CancelledError;
 use std::rc::Rc;
 use std::time::Duration;
 use support_faults::{protocol_error, Case, FaultServer, Step};
@@ -262,5 +263,53 @@ fn reused_connection_closed_mid_response_is_not_retried() {
     let failure = case.fetch("GET", &server.url("/")).unwrap_err();
     assert!(failure.check::<ResponseFailed>(), "{failure}");
     assert_eq!(server.connections(), 1);
+    case.finish(server, 0);
+}
+
+#[test]
+fn a_retry_that_fails_too_is_not_retried_again() {
+    let case = Case::new();
+    let server = FaultServer::start(vec![
+        vec![
+            Step::ReadRequest,
+            ok("first"),
+            Step::ReadRequest,
+            Step::Close,
+        ],
+        vec![Step::ReadRequest, Step::Close],
+        vec![Step::ReadRequest, ok("third")],
+    ]);
+    assert_eq!(case.get_ok(&server.url("/")), (200, Bytes::from("first")));
+    let failure = case.fetch("GET", &server.url("/")).unwrap_err();
+    assert!(failure.check::<ResponseNeverReceived>(), "{failure}");
+    case.spin(0.05);
+    assert_eq!(server.connections(), 2, "retried more than once");
+    case.finish(server, 0);
+}
+
+#[test]
+fn cancelling_during_the_retry_closes_the_new_connection() {
+    let case = Case::new();
+    let server = FaultServer::start(vec![
+        vec![
+            Step::ReadRequest,
+            ok("first"),
+            Step::ReadRequest,
+            Step::Close,
+        ],
+        vec![Step::ReadRequest, Step::DrainUntilClosed],
+    ]);
+    assert_eq!(case.get_ok(&server.url("/")), (200, Bytes::from("first")));
+    let d = case.agent.request("GET", &server.url("/"), None, None);
+    let probe = server.probe();
+    assert!(case.run_until(5.0, move || probe.log(1).requests == 1));
+    d.cancel();
+    let failure = case.run(d).unwrap_err();
+    assert!(failure.check::<CancelledError>(), "{failure}");
+    let probe = server.probe();
+    assert!(
+        case.run_until(2.0, move || probe.log(1).client_closed),
+        "the retry's connection was left open"
+    );
     case.finish(server, 0);
 }
