@@ -313,3 +313,52 @@ fn cancelling_during_the_retry_closes_the_new_connection() {
     );
     case.finish(server, 0);
 }
+
+// --- A response dropped without reading its body ----------------------------------------------
+
+#[test]
+fn dropped_response_with_an_unread_body_closes_the_connection() {
+    // Larger than what is buffered for a body nobody asked for, so reading stops: if the
+    // dropped response left the connection waiting, it would stay open for good.
+    const SIZE: usize = 1024 * 1024;
+    let case = Case::new();
+    let mut reply = format!("HTTP/1.1 200 OK\r\nContent-Length: {SIZE}\r\n\r\n").into_bytes();
+    reply.extend(std::iter::repeat_n(b'z', SIZE));
+    let server = FaultServer::one(vec![
+        Step::ReadRequest,
+        Step::Send(reply),
+        Step::DrainUntilClosed,
+    ]);
+    let response = case
+        .run(case.agent.request("GET", &server.url("/"), None, None))
+        .unwrap();
+    assert_eq!(response.code, 200);
+    drop(response);
+    let probe = server.probe();
+    assert!(
+        case.run_until(2.0, move || probe.log(0).client_closed),
+        "the connection of a dropped response was left open"
+    );
+    case.finish(server, 0);
+}
+
+#[test]
+fn dropped_response_with_a_small_unread_body_is_still_reused() {
+    let case = Case::new();
+    let server = FaultServer::one(vec![
+        Step::ReadRequest,
+        ok("small"),
+        Step::ReadRequest,
+        ok("again"),
+        Step::DrainUntilClosed,
+    ]);
+    let response = case
+        .run(case.agent.request("GET", &server.url("/"), None, None))
+        .unwrap();
+    // The whole body arrived with the head: the connection is already back in the pool.
+    case.spin(0.02);
+    drop(response);
+    assert_eq!(case.get_ok(&server.url("/")), (200, Bytes::from("again")));
+    assert_eq!(server.connections(), 1);
+    case.finish(server, 1);
+}

@@ -66,6 +66,10 @@ impl EndpointFactory for StandardEndpointFactory {
 /// An HTTP client (Twisted's `Agent`): parses the URI, takes a connection from its
 /// [`HTTPConnectionPool`] and sends the request.
 ///
+/// A URI containing a control character or a space (CR, LF, NUL, tab, ...) fails with
+/// [`InvalidURI`], and a method that is not a token with [`RequestGenerationFailed`], before
+/// any connection is made.
+///
 /// ```no_run
 /// use reactor::Reactor;
 /// use treq::web::client::{Agent, HTTPConnectionPool};
