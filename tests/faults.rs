@@ -57,6 +57,21 @@ fn close_before_any_response_byte() {
 }
 
 #[test]
+fn reset_on_accept_before_the_request_is_read() {
+    for fault in [Step::Reset, Step::Close] {
+        let case = Case::new();
+        let server = FaultServer::one(vec![fault.clone()]);
+        let failure = case.fetch("GET", &server.url("/")).unwrap_err();
+        assert!(
+            failure.check::<ResponseNeverReceived>(),
+            "{fault:?}: {failure}"
+        );
+        assert_eq!(server.connections(), 1, "{fault:?}");
+        case.finish(server, 0);
+    }
+}
+
+#[test]
 fn reset_mid_head() {
     let case = Case::new();
     let server = FaultServer::one(vec![
