@@ -6,6 +6,9 @@
 //! Framing cases are in `faults_framing.rs`, head cases in `faults_head.rs`, time cases in
 //! `faults_time.rs`, request-side injection in `faults_injection.rs`.
 
+// The descriptor checks read /proc.
+#![cfg(target_os = "linux")]
+
 mod support_faults;
 
 use bytes::Bytes;

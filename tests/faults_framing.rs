@@ -4,6 +4,9 @@
 //! body, the broken connection closed by the client and never pooled, and no descriptor left
 //! open.
 
+// The descriptor checks read /proc.
+#![cfg(target_os = "linux")]
+
 mod support_faults;
 
 use bytes::Bytes;

@@ -3,6 +3,9 @@
 //! real socket against the scripted server and ends with a typed error or the right response,
 //! no broken connection pooled and no descriptor left open.
 
+// The descriptor checks read /proc.
+#![cfg(target_os = "linux")]
+
 mod support_faults;
 
 use std::time::Duration;

@@ -3,6 +3,9 @@
 //! CVE-2019-12387, hyper RUSTSEC-2017-0002, trillium RUSTSEC-2024-0008). Each case asserts the
 //! scripted server received nothing.
 
+// The descriptor checks read /proc.
+#![cfg(target_os = "linux")]
+
 mod support_faults;
 
 use reactor::endpoints::HostnameEndpoint;

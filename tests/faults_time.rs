@@ -3,6 +3,9 @@
 //! `task::Clock`; the connection is then closed, nothing is pooled or leaked, and a request
 //! body producer is paused while the socket is full and stopped exactly once.
 
+// The descriptor checks read /proc.
+#![cfg(target_os = "linux")]
+
 mod support_faults;
 
 use bytes::Bytes;
