@@ -136,7 +136,8 @@ impl fmt::Display for SchemeNotSupported {
 }
 impl Error for SchemeNotSupported {}
 
-/// The URI could not be parsed or has no host.
+/// The URI could not be parsed, has no host, or contains a control character or a space
+/// (refused rather than silently dropped or encoded, so what is sent is what was asked for).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvalidURI {
     /// The URI, as given.

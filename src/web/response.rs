@@ -36,7 +36,8 @@ pub struct RequestInfo {
 
 /// An HTTP response whose head has arrived (Twisted's `IResponse`/`Response`).
 ///
-/// Cloning is cheap and every clone shares the one body.
+/// Cloning is cheap and every clone shares the one body. Dropping every clone before the body
+/// was delivered or had fully arrived closes the connection (it is never reused).
 #[derive(Clone)]
 pub struct Response {
     /// The HTTP version: `(1, 0)` or `(1, 1)`.
@@ -55,7 +56,19 @@ pub struct Response {
     /// The response before this one, when a redirect was followed (Twisted's
     /// `previousResponse`). Its body has been read and discarded by the redirect agent.
     pub previous_response: Option<Box<Response>>,
-    body: Rc<BodyChannel>,
+    body: Rc<BodyOwner>,
+}
+
+/// What every clone of a [`Response`] shares: its hold on the body. When the last clone is
+/// dropped before the body was delivered or had ended, nobody can read the rest, so the
+/// connection is closed rather than left waiting for a reader (once more than
+/// [`BODY_BUFFER_LIMIT`] bytes wait, it would never finish) or reused.
+struct BodyOwner(Rc<BodyChannel>);
+
+impl Drop for BodyOwner {
+    fn drop(&mut self) {
+        self.0.abandon();
+    }
 }
 
 impl Response {
@@ -72,12 +85,12 @@ impl Response {
             length: head.length,
             request,
             previous_response: None,
-            body,
+            body: Rc::new(BodyOwner(body)),
         }
     }
 
     pub(crate) fn body_channel(&self) -> &Rc<BodyChannel> {
-        &self.body
+        &self.body.0
     }
 
     /// This response's head (status, headers, length, request, previous response) with
@@ -86,7 +99,7 @@ impl Response {
     /// response's own body is left alone (the caller delivers it where it goes).
     pub(crate) fn with_body(&self, body: Rc<BodyChannel>) -> Response {
         Response {
-            body,
+            body: Rc::new(BodyOwner(body)),
             ..self.clone()
         }
     }
@@ -96,7 +109,8 @@ impl Response {
     /// [`ResponseDone`], [`PotentialDataLoss`] or [`ResponseFailed`](crate::web::error::ResponseFailed). Fails with
     /// [`BodyAlreadyDelivered`] on a second call.
     pub fn deliver_body(&self, protocol: Rc<dyn IProtocol>) -> Result<(), BodyAlreadyDelivered> {
-        self.body.deliver(protocol, self.body.clone())
+        let channel = self.body_channel();
+        channel.deliver(protocol, channel.clone())
     }
 }
 
@@ -234,6 +248,17 @@ impl BodyChannel {
         self.reader_paused.set(false);
         self.update_pause();
         self.transport.borrow_mut().take();
+    }
+
+    /// Every response handle is gone: if the body is neither delivered nor ended, close the
+    /// connection, since no one will read the rest.
+    fn abandon(&self) {
+        let unread = matches!(&*self.state.borrow(), BodyState::Initial { end: None, .. });
+        if unread {
+            if let Some(t) = self.transport() {
+                t.abort_connection();
+            }
+        }
     }
 
     /// The body ended with `reason`.

@@ -91,6 +91,10 @@ enum Endpoints {
 /// An HTTP client (Twisted's `Agent`): parses the URI, takes a connection from its
 /// [`HTTPConnectionPool`] and sends the request.
 ///
+/// A URI containing a control character or a space (CR, LF, NUL, tab, ...) fails with
+/// [`InvalidURI`], and a method that is not a token with [`RequestGenerationFailed`], before
+/// any connection is made.
+///
 /// ```no_run
 /// use reactor::Reactor;
 /// use treq::web::client::{Agent, HTTPConnectionPool};
@@ -231,6 +235,19 @@ impl Agent {
             uri: uri.to_owned(),
             reason: reason.to_owned(),
         };
+        // The URL parser would silently drop CR, LF and tabs and percent-encode spaces and NUL:
+        // refuse them instead, as Twisted does (CVE-2019-12387), so what is sent is what was
+        // asked for.
+        if let Some((at, byte)) = uri
+            .bytes()
+            .enumerate()
+            .find(|&(_, b)| b <= b' ' || b == 0x7f)
+        {
+            return Err(Failure::new(invalid(&format!(
+                "byte {byte:#04x} at offset {at} is a control character or a space \
+                 (percent-encode it)"
+            ))));
+        }
         let url = Url::parse(uri).map_err(|e| invalid(&e.to_string()))?;
         let scheme = url.scheme().to_owned();
         if scheme != "http" && scheme != "https" {
