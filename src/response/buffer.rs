@@ -1,11 +1,11 @@
 //! A response body read once from the connection and replayed to any number of readers.
 
+use crate::web::body_transport::{BodyFlow, BodyTransport};
 use crate::web::response::{BodyAlreadyDelivered, Response as AgentResponse};
 use bytes::Bytes;
 use reactor::defer::Failure;
-use reactor::interfaces::{IConsumer, IProducer, IProtocol, IPushProducer, ITransport, Producer};
+use reactor::interfaces::{IProtocol, ITransport};
 use std::cell::{Cell, RefCell};
-use std::net::SocketAddr;
 use std::rc::Rc;
 
 /// The body of a buffered response: the first reader starts the download; every reader gets
@@ -38,7 +38,9 @@ impl BufferedBody {
             body: Rc::downgrade(self),
             detached: Cell::new(false),
         });
-        reader.protocol.make_connection(reader.clone());
+        reader
+            .protocol
+            .make_connection(Rc::new(BodyTransport(ReaderFlow(reader.clone()))));
         // Replay by index: a reader's callback may add chunks (by driving the reactor) or
         // detach itself while we replay.
         let mut index = 0;
@@ -137,49 +139,25 @@ impl IProtocol for Sink {
     }
 }
 
-/// One reader of a buffered body, and the transport it sees. The whole body is read into
-/// memory whatever the readers do, so pausing does nothing; stopping detaches the reader.
+/// One reader of a buffered body.
 struct Reader {
     protocol: Rc<dyn IProtocol>,
     body: std::rc::Weak<BufferedBody>,
     detached: Cell<bool>,
 }
 
-impl IConsumer for Reader {
-    fn register_producer(&self, producer: Producer) {
-        producer.stop_producing();
-    }
-    fn unregister_producer(&self) {}
-    fn write(&self, _data: &[u8]) {}
-}
+/// What a reader's transport does: the whole body is read into memory whatever the readers do,
+/// so pausing does nothing; stopping detaches the reader.
+struct ReaderFlow(Rc<Reader>);
 
-impl IProducer for Reader {
-    fn stop_producing(&self) {
-        if !self.detached.replace(true) {
-            if let Some(body) = self.body.upgrade() {
+impl BodyFlow for ReaderFlow {
+    fn pause(&self) {}
+    fn resume(&self) {}
+    fn stop(&self) {
+        if !self.0.detached.replace(true) {
+            if let Some(body) = self.0.body.upgrade() {
                 body.reader_stopped();
             }
         }
-    }
-}
-
-impl IPushProducer for Reader {
-    fn pause_producing(&self) {}
-    fn resume_producing(&self) {}
-}
-
-impl ITransport for Reader {
-    fn write_sequence(&self, _data: &[&[u8]]) {}
-    fn lose_connection(&self) {
-        self.stop_producing();
-    }
-    fn abort_connection(&self) {
-        self.stop_producing();
-    }
-    fn get_peer(&self) -> Option<SocketAddr> {
-        None
-    }
-    fn get_host(&self) -> Option<SocketAddr> {
-        None
     }
 }

@@ -14,6 +14,7 @@
 //! * [`client`]: `Agent`, `HTTPConnectionPool`, `CookieAgent` and the body producers.
 //! * [`cookiejar`]: [`CookieJar`](cookiejar::CookieJar), an RFC 6265 client cookie jar (Python's `http.cookiejar`).
 
+pub(crate) mod body_transport;
 pub mod client;
 pub mod cookiejar;
 pub mod error;

@@ -10,15 +10,15 @@
 //! Body bytes that arrive before `deliver_body` is called are kept; once more than
 //! [`BODY_BUFFER_LIMIT`] bytes wait, the connection stops reading until they are delivered.
 
+use crate::web::body_transport::{BodyFlow, BodyTransport};
 use crate::web::error::{PartialDownloadError, PotentialDataLoss, ResponseDone};
 use crate::web::http_headers::Headers;
 use bytes::{Bytes, BytesMut};
 use reactor::defer::{Deferred, Failure};
-use reactor::interfaces::{IConsumer, IProducer, IProtocol, IPushProducer, ITransport, Producer};
+use reactor::interfaces::{IProtocol, ITransport};
 use std::cell::{Cell, RefCell};
 use std::error::Error;
 use std::fmt;
-use std::net::SocketAddr;
 use std::rc::Rc;
 
 /// Bytes of body kept for a response whose body has not been asked for yet, before the
@@ -299,7 +299,7 @@ impl BodyChannel {
                 }
             }
         };
-        protocol.make_connection(Rc::new(BodyTransport { channel: me }));
+        protocol.make_connection(Rc::new(BodyTransport(ChannelFlow(me))));
         for chunk in chunks {
             if !matches!(*self.state.borrow(), BodyState::Connected(_)) {
                 return Ok(());
@@ -320,51 +320,24 @@ impl BodyChannel {
     }
 }
 
-/// The transport a body protocol gets: flow control acts on the connection; writing does
-/// nothing (there is nothing to write to a response).
-struct BodyTransport {
-    channel: Rc<BodyChannel>,
-}
+/// A body read from the connection: flow control acts on the connection, and stopping closes it
+/// (it is not reused).
+struct ChannelFlow(Rc<BodyChannel>);
 
-impl IConsumer for BodyTransport {
-    fn register_producer(&self, producer: Producer) {
-        producer.stop_producing();
+impl BodyFlow for ChannelFlow {
+    fn pause(&self) {
+        self.0.pause();
     }
-    fn unregister_producer(&self) {}
-    fn write(&self, _data: &[u8]) {}
-}
-
-impl IProducer for BodyTransport {
-    /// Stop receiving the body: the connection is closed (and not reused).
-    fn stop_producing(&self) {
-        if let Some(t) = self.channel.transport() {
+    fn resume(&self) {
+        self.0.resume();
+    }
+    fn stop(&self) {
+        if let Some(t) = self.0.transport() {
             t.abort_connection();
         }
     }
-}
-
-impl IPushProducer for BodyTransport {
-    fn pause_producing(&self) {
-        self.channel.pause();
-    }
-    fn resume_producing(&self) {
-        self.channel.resume();
-    }
-}
-
-impl ITransport for BodyTransport {
-    fn write_sequence(&self, _data: &[&[u8]]) {}
-    fn lose_connection(&self) {
-        self.stop_producing();
-    }
-    fn abort_connection(&self) {
-        self.stop_producing();
-    }
-    fn get_peer(&self) -> Option<SocketAddr> {
-        self.channel.transport().and_then(|t| t.get_peer())
-    }
-    fn get_host(&self) -> Option<SocketAddr> {
-        self.channel.transport().and_then(|t| t.get_host())
+    fn connection(&self) -> Option<Rc<dyn ITransport>> {
+        self.0.transport()
     }
 }
 

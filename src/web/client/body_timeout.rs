@@ -10,17 +10,15 @@
 //! paused (by its reader, or because bytes wait for one): only time spent waiting on the
 //! peer counts.
 
+use crate::web::body_transport::{BodyFlow, BodyTransport};
 use crate::web::response::{BodyChannel, Response};
 use bytes::Bytes;
 use reactor::defer::Failure;
-use reactor::interfaces::{
-    IConsumer, IProducer, IProtocol, IPushProducer, IReactorTime, ITransport, Producer,
-};
+use reactor::interfaces::{IProtocol, IReactorTime, ITransport};
 use reactor::DelayedCall;
 use std::cell::{Cell, RefCell};
 use std::error::Error;
 use std::fmt;
-use std::net::SocketAddr;
 use std::rc::{Rc, Weak};
 
 /// No byte of the response body arrived for [`seconds`](Self::seconds) while it was being
@@ -60,9 +58,11 @@ pub fn with_body_timeout(
         done: Cell::new(false),
         me: me.clone(),
     });
-    watch.out.set_transport(Rc::new(WatchTransport {
-        watch: watch.clone(),
-    }));
+    watch
+        .out
+        .set_transport(Rc::new(BodyTransport(WatchTransport {
+            watch: watch.clone(),
+        })));
     let watched = response.with_body(watch.out.clone());
     if let Err(e) = response.deliver_body(watch.clone()) {
         watch.done.set(true);
@@ -161,25 +161,8 @@ struct WatchTransport {
     watch: Rc<Watch>,
 }
 
-impl IConsumer for WatchTransport {
-    fn register_producer(&self, producer: Producer) {
-        producer.stop_producing();
-    }
-    fn unregister_producer(&self) {}
-    fn write(&self, _data: &[u8]) {}
-}
-
-impl IProducer for WatchTransport {
-    fn stop_producing(&self) {
-        self.watch.disarm();
-        if let Some(raw) = self.watch.raw() {
-            raw.stop_producing();
-        }
-    }
-}
-
-impl IPushProducer for WatchTransport {
-    fn pause_producing(&self) {
+impl BodyFlow for WatchTransport {
+    fn pause(&self) {
         self.watch.paused.set(true);
         self.watch.disarm();
         if let Some(raw) = self.watch.raw() {
@@ -187,27 +170,22 @@ impl IPushProducer for WatchTransport {
         }
     }
 
-    fn resume_producing(&self) {
+    fn resume(&self) {
         self.watch.paused.set(false);
         self.watch.arm();
         if let Some(raw) = self.watch.raw() {
             raw.resume_producing();
         }
     }
-}
 
-impl ITransport for WatchTransport {
-    fn write_sequence(&self, _data: &[&[u8]]) {}
-    fn lose_connection(&self) {
-        self.stop_producing();
+    fn stop(&self) {
+        self.watch.disarm();
+        if let Some(raw) = self.watch.raw() {
+            raw.stop_producing();
+        }
     }
-    fn abort_connection(&self) {
-        self.stop_producing();
-    }
-    fn get_peer(&self) -> Option<SocketAddr> {
-        self.watch.raw().and_then(|t| t.get_peer())
-    }
-    fn get_host(&self) -> Option<SocketAddr> {
-        self.watch.raw().and_then(|t| t.get_host())
+
+    fn connection(&self) -> Option<Rc<dyn ITransport>> {
+        self.watch.raw()
     }
 }

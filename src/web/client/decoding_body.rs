@@ -13,15 +13,15 @@
 //! accepts, whatever its compression ratio.
 
 use super::content_decoder::{BodyDecoder, DecodingError, DecodingErrorKind};
+use crate::web::body_transport::{BodyFlow, BodyTransport};
 use crate::web::error::{PotentialDataLoss, ResponseDone, ResponseFailed};
 use crate::web::response::{BodyChannel, Response};
 use bytes::Bytes;
 use reactor::defer::Failure;
 use reactor::error::ConnectionAborted;
-use reactor::interfaces::{IConsumer, IProducer, IProtocol, IPushProducer, ITransport, Producer};
+use reactor::interfaces::{IProtocol, ITransport};
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
-use std::net::SocketAddr;
 use std::rc::Rc;
 
 /// The most decoded bytes made from the encoded input in one step.
@@ -48,9 +48,9 @@ pub(crate) fn decode_response(
         raw_ended: Cell::new(false),
         done: Cell::new(false),
     });
-    let transport: Rc<dyn ITransport> = Rc::new(DecodedTransport {
+    let transport: Rc<dyn ITransport> = Rc::new(BodyTransport(DecodedTransport {
         decoding: decoding.clone(),
-    });
+    }));
     decoding.out.set_transport(transport);
     let mut decoded = response.with_body(decoding.out.clone());
     decoded.length = None;
@@ -262,23 +262,24 @@ struct DecodedTransport {
     decoding: Rc<Decoding>,
 }
 
-impl DecodedTransport {
-    fn raw(&self) -> Option<Rc<dyn ITransport>> {
-        self.decoding.raw()
+impl BodyFlow for DecodedTransport {
+    fn pause(&self) {
+        self.decoding.paused.set(true);
+        if let Some(raw) = self.decoding.raw() {
+            raw.pause_producing();
+        }
     }
-}
 
-impl IConsumer for DecodedTransport {
-    fn register_producer(&self, producer: Producer) {
-        producer.stop_producing();
+    fn resume(&self) {
+        self.decoding.paused.set(false);
+        if let Some(raw) = self.decoding.raw() {
+            raw.resume_producing();
+        }
+        self.decoding.pump();
     }
-    fn unregister_producer(&self) {}
-    fn write(&self, _data: &[u8]) {}
-}
 
-impl IProducer for DecodedTransport {
     /// Stop decoding for good and close the encoded body's connection.
-    fn stop_producing(&self) {
+    fn stop(&self) {
         let decoding = &self.decoding;
         if decoding.stopped.replace(true) {
             return;
@@ -288,37 +289,8 @@ impl IProducer for DecodedTransport {
         }
         decoding.pump();
     }
-}
 
-impl IPushProducer for DecodedTransport {
-    fn pause_producing(&self) {
-        self.decoding.paused.set(true);
-        if let Some(raw) = self.decoding.raw() {
-            raw.pause_producing();
-        }
-    }
-
-    fn resume_producing(&self) {
-        self.decoding.paused.set(false);
-        if let Some(raw) = self.decoding.raw() {
-            raw.resume_producing();
-        }
-        self.decoding.pump();
-    }
-}
-
-impl ITransport for DecodedTransport {
-    fn write_sequence(&self, _data: &[&[u8]]) {}
-    fn lose_connection(&self) {
-        self.stop_producing();
-    }
-    fn abort_connection(&self) {
-        self.stop_producing();
-    }
-    fn get_peer(&self) -> Option<SocketAddr> {
-        self.raw().and_then(|t| t.get_peer())
-    }
-    fn get_host(&self) -> Option<SocketAddr> {
-        self.raw().and_then(|t| t.get_host())
+    fn connection(&self) -> Option<Rc<dyn ITransport>> {
+        self.decoding.raw()
     }
 }
