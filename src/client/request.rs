@@ -251,6 +251,10 @@ impl<S: RequestSource> RequestBuilder<S> {
         }
         let method = self.method.to_ascii_uppercase();
         append_query(&mut url, &self.params);
+        let auth = match take_userinfo(&mut url) {
+            Some(from_url) => Some(self.auth.unwrap_or(from_url)),
+            None => self.auth,
+        };
         let client = self.source.into_client(self.reactor.as_ref())?;
         let clock: Rc<dyn IReactorTime> = match (&self.reactor, &client.clock) {
             (Some(reactor), _) => Rc::new(reactor.clone()),
@@ -288,7 +292,7 @@ impl<S: RequestSource> RequestBuilder<S> {
             base,
             self.allow_redirects,
             self.browser_like_redirects,
-            self.auth.as_ref(),
+            auth.as_ref(),
             self.retry.as_ref().map(|policy| RetryLayer {
                 policy,
                 clock: clock.clone(),
@@ -309,6 +313,20 @@ impl<S: RequestSource> RequestBuilder<S> {
             Response::new(response, jar, buffered)
         }))
     }
+}
+
+/// Take the credentials out of `url` (`http://user:pass@host/`): they become Basic auth (unless
+/// the request has `auth=` of its own), and the URL that is sent, kept in the response and
+/// shown in errors and logs no longer holds them.
+fn take_userinfo(url: &mut Url) -> Option<AuthConfig> {
+    if url.username().is_empty() && url.password().is_none() {
+        return None;
+    }
+    let decode = |s: &str| percent_encoding::percent_decode_str(s).collect::<Vec<u8>>();
+    let config = AuthConfig::from((decode(url.username()), decode(url.password().unwrap_or(""))));
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    Some(config)
 }
 
 impl<S: RequestSource> IntoFuture for RequestBuilder<S> {
