@@ -126,3 +126,54 @@ fn a_request_that_answers_in_time_cancels_its_timer() {
     // Advancing past it changes nothing.
     clock.advance(10.0);
 }
+
+/// A server that reads the request, then sends a response head one byte every 5 ms, forever
+/// (the head never ends). `state` counts the bytes sent; it is set to `usize::MAX / 2` plus
+/// the count once the client has closed the connection.
+fn trickle_server() -> (u16, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let state = Arc::new(AtomicUsize::new(0));
+    let s = state.clone();
+    std::thread::spawn(move || {
+        use std::io::Write;
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 4096];
+        let _ = stream.read(&mut buf);
+        let head = b"HTTP/1.1 200 OK\r\nX-Slow: "
+            .iter()
+            .chain(std::iter::repeat(&b'a'));
+        for (i, byte) in head.enumerate().take(100_000) {
+            if stream.write_all(&[*byte]).is_err() {
+                s.store(usize::MAX / 2 + i, Ordering::SeqCst);
+                return;
+            }
+            s.store(i + 1, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    });
+    (port, state)
+}
+
+#[test]
+fn the_timeout_fires_although_every_read_succeeds() {
+    let reactor = Reactor::new();
+    let clock = Rc::new(Clock::new());
+    let (port, state) = trickle_server();
+    let client = HTTPClient::new(Agent::new(&reactor)).clock(clock.clone());
+    let d = client
+        .get(format!("http://127.0.0.1:{port}/slow"))
+        .timeout(1.0)
+        .send();
+    let outcome = result_of(&d);
+    run_until(&reactor, &state, 20);
+    assert!(
+        outcome.borrow().is_none(),
+        "bytes keep coming: no answer, no error yet"
+    );
+    clock.advance(1.0);
+    let failure = outcome.borrow_mut().take().unwrap().unwrap_err();
+    assert!(failure.check::<TimeoutError>(), "{failure}");
+    // The connection is closed: the server's writes start failing.
+    run_until(&reactor, &state, usize::MAX / 2);
+}
