@@ -147,6 +147,42 @@ fn server_hanging_up_mid_handshake_is_reported() {
     );
 }
 
+#[test]
+fn garbage_instead_of_a_server_hello_is_a_protocol_error() {
+    for garbage in [
+        &b"HTTP/1.1 400 Bad Request\r\n\r\n"[..],
+        &[0x16, 0x03, 0x03, 0x00, 0x05, 1, 2, 3, 4, 5][..],
+    ] {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        thread::spawn(move || {
+            use std::io::Write;
+            if let Ok((mut stream, _)) = listener.accept() {
+                let mut hello = [0u8; 512];
+                let _ = stream.read(&mut hello);
+                let _ = stream.write_all(garbage);
+                let _ = stream.read(&mut hello);
+            }
+        });
+        let reactor = Reactor::new();
+        let failure = get(
+            &reactor,
+            &Agent::new(&reactor),
+            &format!("https://localhost:{port}/"),
+        )
+        .unwrap_err();
+        assert!(failure.check::<ResponseNeverReceived>(), "{failure}");
+        let kind = tls_error(&failure).kind();
+        assert!(
+            matches!(
+                kind,
+                TLSErrorKind::ProtocolError | TLSErrorKind::HandshakeFailure
+            ),
+            "{kind:?}: {failure}"
+        );
+    }
+}
+
 /// A proxy that forwards one byte at a time each way, so every read on the client's socket
 /// returns a byte and then `WouldBlock`, at every step of the handshake.
 #[test]
