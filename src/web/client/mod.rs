@@ -3,7 +3,8 @@
 //! [`CookieAgent`], [`RedirectAgent`], [`BrowserLikeRedirectAgent`], [`ContentDecoderAgent`],
 //! [`ProxyAgent`] (with the `CONNECT` tunnel, [`TunnelingEndpoint`]), and, beyond Twisted,
 //! [`RetryAgent`] and [`EnvProxyAgent`] (the proxies of `HTTP_PROXY`, `HTTPS_PROXY`,
-//! `ALL_PROXY` and `NO_PROXY`).
+//! `ALL_PROXY` and `NO_PROXY`); `UnixSocketEndpointFactory` sends requests over a Unix-domain
+//! socket.
 //!
 //! ```no_run
 //! use reactor::Reactor;
@@ -50,6 +51,8 @@ mod retry_policy;
 mod tls_policy;
 mod tunnel;
 mod tunnel_factory;
+#[cfg(unix)]
+mod unix_socket;
 #[cfg(feature = "zstd")]
 mod zstd;
 
@@ -88,6 +91,8 @@ pub use tls_policy::{
 };
 pub use tunnel::{TunnelFailed, TunnelRefused, TunnelingEndpoint};
 pub use tunnel_factory::TunnelingEndpointFactory;
+#[cfg(unix)]
+pub use unix_socket::UnixSocketEndpointFactory;
 #[cfg(feature = "zstd")]
 pub use zstd::ZstdDecoder;
 
