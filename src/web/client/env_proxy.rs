@@ -268,14 +268,20 @@ impl EnvProxies {
     /// [`proxy_for`](Self::proxy_for) the scheme, host and port of `url` (`None` when it does
     /// not parse).
     pub fn proxy_for_url(&self, url: &str) -> Option<&ProxyUrl> {
-        let url = Url::parse(url).ok()?;
-        let host = match url.host()? {
-            Host::Domain(name) => name.to_owned(),
-            Host::Ipv4(address) => address.to_string(),
-            Host::Ipv6(address) => address.to_string(),
-        };
-        self.proxy_for(url.scheme(), &host, url.port_or_known_default()?)
+        let (scheme, host, port) = url_target(url)?;
+        self.proxy_for(&scheme, &host, port)
     }
+}
+
+/// The scheme, host (without brackets) and port (or the scheme's default) of `url`.
+pub(super) fn url_target(url: &str) -> Option<(String, String, u16)> {
+    let url = Url::parse(url).ok()?;
+    let host = match url.host()? {
+        Host::Domain(name) => name.to_owned(),
+        Host::Ipv4(address) => address.to_string(),
+        Host::Ipv6(address) => address.to_string(),
+    };
+    Some((url.scheme().to_owned(), host, url.port_or_known_default()?))
 }
 
 #[cfg(test)]

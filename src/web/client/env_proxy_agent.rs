@@ -3,7 +3,7 @@
 //! `https`, through a proxy's `CONNECT` tunnel with TLS to the origin.
 
 use super::agent::Agent;
-use super::env_proxy::{EnvProxies, ProxyEnvError, ProxyUrl};
+use super::env_proxy::{url_target, EnvProxies, ProxyEnvError, ProxyUrl};
 use super::pool::HTTPConnectionPool;
 use super::proxy::ProxyAgent;
 use super::tls_policy::IPolicyForHTTPS;
@@ -188,8 +188,9 @@ impl EnvProxyAgent {
     /// The agent for `uri`: a proxy's when the environment sends it through one, else the
     /// direct agent (which also reports URLs it cannot parse).
     fn route(&self, uri: &str) -> &Rc<dyn IAgent> {
-        let through = self.proxies.proxy_for_url(uri).and_then(|_| {
-            match url::Url::parse(uri).ok()?.scheme() {
+        let through = url_target(uri).and_then(|(scheme, host, port)| {
+            self.proxies.proxy_for(&scheme, &host, port)?;
+            match scheme.as_str() {
                 "http" => self.routes.http.as_ref(),
                 "https" => self.routes.https.as_ref(),
                 _ => None,
