@@ -182,6 +182,26 @@ fn treq_client_over_the_environment_with_a_per_request_connect_timeout() {
 }
 
 #[test]
+fn a_proxy_on_an_ipv6_literal_serves_both_schemes() {
+    let (bin, reactor) = (HttpBin::start(), Reactor::new());
+    let proxy = ForwardProxy::with_config(ProxyConfig {
+        require_auth: Some(USER_PASS.to_owned()),
+        ipv6: true,
+        ..ProxyConfig::default()
+    });
+    let url = format!("http://user:p%40ss@[::1]:{}/", proxy.port());
+    let agent = agent(&reactor, &bin, proxies(&[("all_proxy", &url)]));
+    get(&reactor, &agent, &bin.url("/get"));
+    get(&reactor, &agent, &bin.https_url("/get"));
+    let lines: Vec<String> = proxy.requests().iter().map(|s| s.line()).collect();
+    let expected = [
+        format!("GET {} HTTP/1.1", bin.url("/get")),
+        format!("CONNECT localhost:{} HTTP/1.1", bin.https_port()),
+    ];
+    assert_eq!(lines, expected);
+}
+
+#[test]
 fn an_unreachable_proxy_fails_with_a_connect_error() {
     let (bin, reactor) = (HttpBin::start(), Reactor::new());
     let port = {
