@@ -514,3 +514,54 @@ fn the_proxied_request_head_byte_for_byte() {
     );
     agent.get_pool().close_cached_connections();
 }
+
+/// An endpoint whose connects never finish (kept pending), counting the ones cancelled.
+#[derive(Default)]
+struct Hanging {
+    cancelled: Rc<std::cell::Cell<usize>>,
+    pending: RefCell<Vec<Deferred<()>>>,
+}
+
+impl IStreamClientEndpoint for Hanging {
+    fn connect(&self, _protocol: Rc<dyn IProtocol>) -> Deferred<()> {
+        let cancelled = self.cancelled.clone();
+        let d =
+            Deferred::with_canceller(move |_: &Deferred<()>| cancelled.set(cancelled.get() + 1));
+        self.pending.borrow_mut().push(d.clone());
+        d
+    }
+}
+
+#[test]
+fn with_connect_timeout_gives_up_on_the_proxy_on_the_agents_clock() {
+    let reactor = Reactor::new();
+    let clock = Rc::new(reactor::task::Clock::new());
+    let hanging = Rc::new(Hanging::default());
+    let pool = HTTPConnectionPool::new(&reactor, false);
+    let agent = ProxyAgent::new(hanging.clone(), &reactor, pool).clock(clock.clone());
+    let timed = agent
+        .with_connect_timeout(2.0)
+        .expect("ProxyAgent times connects");
+    let out: Rc<RefCell<Option<Result<Response, Failure>>>> = Rc::default();
+    let o = out.clone();
+    timed
+        .request("GET", "http://example.test/", None, None)
+        .add_both(move |r: Result<Response, Failure>| *o.borrow_mut() = Some(r));
+    clock.advance(1.9);
+    assert!(out.borrow().is_none());
+    clock.advance(0.1);
+    let failure = out.borrow_mut().take().expect("timed out").unwrap_err();
+    assert!(
+        matches!(
+            failure.value::<reactor::error::ConnectError>(),
+            Some(reactor::error::ConnectError::Timeout { seconds, .. }) if *seconds == 2.0
+        ),
+        "{failure}"
+    );
+    assert_eq!(hanging.cancelled.get(), 1, "the connect was cancelled");
+    // Without it, nothing times the connect.
+    let d = agent.request("GET", "http://example.test/", None, None);
+    clock.advance(100.0);
+    assert!(!d.called());
+    d.cancel();
+}

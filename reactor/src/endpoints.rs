@@ -1,5 +1,5 @@
 //! Client endpoints (`twisted.internet.endpoints`): [`HostnameEndpoint`] with happy eyeballs,
-//! and [`TCP4ClientEndpoint`].
+//! [`TCP4ClientEndpoint`], and (on Unix) `UNIXClientEndpoint` for a Unix-domain socket path.
 
 use crate::defer::{Deferred, Failure};
 use crate::error::ConnectError;
@@ -13,6 +13,10 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::net::SocketAddr;
 use std::rc::Rc;
+
+/// Connects to a Unix-domain socket path (Twisted's `UNIXClientEndpoint`).
+#[cfg(unix)]
+pub use crate::unix::UNIXClientEndpoint;
 
 /// Default connect timeout, seconds (Twisted's 30).
 pub const DEFAULT_CONNECT_TIMEOUT: f64 = 30.0;

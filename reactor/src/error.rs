@@ -79,6 +79,15 @@ pub enum ConnectError {
         /// The host name.
         host: String,
     },
+    /// Connecting to a Unix-domain socket failed: no such file (`NotFound`), nothing
+    /// listening on it (`ConnectionRefused`), no permission, a backlog that is full
+    /// (`WouldBlock`), ...
+    UnixSocket {
+        /// The socket's path.
+        path: std::path::PathBuf,
+        /// The error.
+        error: io::Error,
+    },
 }
 
 impl fmt::Display for ConnectError {
@@ -107,6 +116,13 @@ impl fmt::Display for ConnectError {
             ConnectError::NoAddresses { host } => {
                 write!(f, "no addresses to connect to for {host:?}")
             }
+            ConnectError::UnixSocket { path, error } => {
+                write!(
+                    f,
+                    "connecting to Unix socket {} failed: {error}",
+                    path.display()
+                )
+            }
         }
     }
 }
@@ -114,7 +130,7 @@ impl fmt::Display for ConnectError {
 impl Error for ConnectError {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
         match self {
-            ConnectError::Io { error, .. } => Some(error),
+            ConnectError::Io { error, .. } | ConnectError::UnixSocket { error, .. } => Some(error),
             _ => None,
         }
     }

@@ -60,6 +60,8 @@ pub mod tcp;
 mod threadpool;
 mod timer;
 pub mod tls;
+#[cfg(unix)]
+mod unix;
 
 pub use crate::reactor::{
     Phase, Reactor, ReactorHandle, SystemEvent, ThreadPanicked, TriggerId, TriggerResult,

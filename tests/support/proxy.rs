@@ -29,6 +29,8 @@ pub struct ProxyConfig {
     pub require_auth: Option<String>,
     /// Answer every `CONNECT` with 403.
     pub refuse_connect: bool,
+    /// Listen on IPv6 loopback, `[::1]`, instead of 127.0.0.1.
+    pub ipv6: bool,
 }
 
 /// One request the proxy received, as it arrived.
@@ -63,7 +65,7 @@ struct Shared {
     connections: AtomicUsize,
 }
 
-/// A running forward proxy on 127.0.0.1. Dropping it shuts it down.
+/// A running forward proxy on 127.0.0.1 (or `[::1]`). Dropping it shuts it down.
 pub struct ForwardProxy {
     port: u16,
     shared: Arc<Shared>,
@@ -97,7 +99,12 @@ impl ForwardProxy {
                     .build()
                     .expect("a tokio runtime for the proxy");
                 rt.block_on(async move {
-                    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+                    let address = if thread_shared.config.ipv6 {
+                        "[::1]:0"
+                    } else {
+                        "127.0.0.1:0"
+                    };
+                    let listener = TcpListener::bind(address).await.expect("bind");
                     let _ = port_tx.send(listener.local_addr().expect("address").port());
                     loop {
                         tokio::select! {
@@ -120,7 +127,7 @@ impl ForwardProxy {
         }
     }
 
-    /// The proxy's port on 127.0.0.1.
+    /// The proxy's port on 127.0.0.1 (or `[::1]` with [`ProxyConfig::ipv6`]).
     pub fn port(&self) -> u16 {
         self.port
     }

@@ -6,7 +6,9 @@ mod transport;
 
 pub(crate) use connect::connect;
 pub use listen::Port;
-pub use transport::{TcpTransport, HIGH_WATER, LOW_WATER};
+#[cfg(unix)]
+pub use transport::UnixTransport;
+pub use transport::{SocketStream, StreamTransport, TcpTransport, HIGH_WATER, LOW_WATER};
 
 use crate::defer::{Deferred, Failure};
 use crate::endpoints::HostnameEndpoint;

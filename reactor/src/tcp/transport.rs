@@ -1,4 +1,5 @@
-//! The TCP transport: one connected socket, its buffers, and producer/consumer flow control.
+//! The stream transport: one connected socket (TCP, or a Unix-domain stream), its buffers,
+//! and producer/consumer flow control.
 
 use crate::defer::Failure;
 use crate::error::{ConnectionAborted, ConnectionDone, ConnectionLost};
@@ -8,7 +9,7 @@ use crate::interfaces::{
 use crate::producer_slot::ProducerSlot;
 use crate::reactor::{Reactor, Readiness};
 use bytes::{Buf, BytesMut};
-use mio::event::Event;
+use mio::event::{Event, Source};
 use mio::net::TcpStream;
 use mio::{Interest, Token};
 use std::cell::{Cell, RefCell};
@@ -16,6 +17,56 @@ use std::fmt;
 use std::io::{self, IoSlice, Read, Write};
 use std::net::SocketAddr;
 use std::rc::{Rc, Weak};
+
+/// A connected stream socket a [`StreamTransport`] can drive: mio's `TcpStream` and (on Unix)
+/// `UnixStream`.
+pub trait SocketStream: Read + Write + Source + 'static {
+    /// What the transport prints itself as (`TcpTransport`, `UnixTransport`).
+    const NAME: &'static str;
+    /// Set the socket up once connected (`TCP_NODELAY` for TCP).
+    fn configure(&self);
+    /// The peer's and our own IP address, where the socket has them.
+    fn addresses(&self) -> (Option<SocketAddr>, Option<SocketAddr>);
+    /// Make the coming close an abort (an RST for TCP; a Unix socket just closes).
+    fn prepare_abort(&self);
+}
+
+impl SocketStream for TcpStream {
+    const NAME: &'static str = "TcpTransport";
+
+    fn configure(&self) {
+        let _ = self.set_nodelay(true);
+    }
+
+    fn addresses(&self) -> (Option<SocketAddr>, Option<SocketAddr>) {
+        (self.peer_addr().ok(), self.local_addr().ok())
+    }
+
+    fn prepare_abort(&self) {
+        // RST instead of FIN, as Twisted's abortConnection.
+        let _ = socket2::SockRef::from(self).set_linger(Some(std::time::Duration::ZERO));
+    }
+}
+
+#[cfg(unix)]
+impl SocketStream for mio::net::UnixStream {
+    const NAME: &'static str = "UnixTransport";
+
+    fn configure(&self) {}
+
+    fn addresses(&self) -> (Option<SocketAddr>, Option<SocketAddr>) {
+        (None, None)
+    }
+
+    fn prepare_abort(&self) {}
+}
+
+/// A connected TCP socket (Twisted's `tcp.Connection`/`Client`/`Server`).
+pub type TcpTransport = StreamTransport<TcpStream>;
+
+/// A connected Unix-domain stream socket (Twisted's `unix.Client`).
+#[cfg(unix)]
+pub type UnixTransport = StreamTransport<mio::net::UnixStream>;
 
 /// Bytes read per `read` call (and the size of the reused read buffer).
 const READ_SIZE: usize = 64 * 1024;
@@ -40,11 +91,11 @@ enum State {
     Closed,
 }
 
-/// A connected TCP socket (Twisted's `tcp.Connection`/`Client`/`Server`).
-pub struct TcpTransport {
+/// A connected stream socket and its buffers: [`TcpTransport`] or `UnixTransport`.
+pub struct StreamTransport<S> {
     reactor: Reactor,
-    me: Weak<TcpTransport>,
-    stream: RefCell<Option<TcpStream>>,
+    me: Weak<StreamTransport<S>>,
+    stream: RefCell<Option<S>>,
     token: Cell<Option<Token>>,
     protocol: RefCell<Option<Rc<dyn IProtocol>>>,
     state: Cell<State>,
@@ -59,11 +110,11 @@ pub struct TcpTransport {
     host: Option<SocketAddr>,
 }
 
-impl TcpTransport {
+impl<S: SocketStream> StreamTransport<S> {
     /// Wrap a connected socket and register it with the reactor. No protocol yet: see
-    /// [`attach_protocol`](Self::attach_protocol).
-    pub(crate) fn new(reactor: &Reactor, mut stream: TcpStream) -> io::Result<Rc<TcpTransport>> {
-        let transport = TcpTransport::build(reactor, &stream);
+    /// [`attach_protocol`](IConnection::attach_protocol).
+    pub(crate) fn new(reactor: &Reactor, mut stream: S) -> io::Result<Rc<StreamTransport<S>>> {
+        let transport = StreamTransport::build(reactor, &stream);
         let handler: Rc<dyn Readiness> = transport.clone();
         let token = reactor.register(
             &mut stream,
@@ -78,10 +129,10 @@ impl TcpTransport {
     /// Take over a socket already registered (READABLE | WRITABLE) under `token`.
     pub(crate) fn from_registered(
         reactor: &Reactor,
-        stream: TcpStream,
+        stream: S,
         token: Token,
-    ) -> Option<Rc<TcpTransport>> {
-        let transport = TcpTransport::build(reactor, &stream);
+    ) -> Option<Rc<StreamTransport<S>>> {
+        let transport = StreamTransport::build(reactor, &stream);
         let handler: Rc<dyn Readiness> = transport.clone();
         if !reactor.replace_handler(token, handler) {
             return None;
@@ -91,11 +142,10 @@ impl TcpTransport {
         Some(transport)
     }
 
-    fn build(reactor: &Reactor, stream: &TcpStream) -> Rc<TcpTransport> {
-        let _ = stream.set_nodelay(true);
-        let peer = stream.peer_addr().ok();
-        let host = stream.local_addr().ok();
-        Rc::new_cyclic(|me| TcpTransport {
+    fn build(reactor: &Reactor, stream: &S) -> Rc<StreamTransport<S>> {
+        stream.configure();
+        let (peer, host) = stream.addresses();
+        Rc::new_cyclic(|me| StreamTransport {
             reactor: reactor.clone(),
             me: me.clone(),
             stream: RefCell::new(None),
@@ -324,7 +374,7 @@ impl TcpTransport {
     }
 }
 
-impl Readiness for TcpTransport {
+impl<S: SocketStream> Readiness for StreamTransport<S> {
     fn ready(self: Rc<Self>, event: &Event) {
         if event.is_writable() && !self.write_buf.borrow().is_empty() {
             self.do_write();
@@ -335,7 +385,7 @@ impl Readiness for TcpTransport {
     }
 }
 
-impl IConsumer for TcpTransport {
+impl<S: SocketStream> IConsumer for StreamTransport<S> {
     fn register_producer(&self, producer: Producer) {
         if self.producer.register(producer, self.is_closed()) {
             let backlog = self.write_buf.borrow().len();
@@ -358,13 +408,13 @@ impl IConsumer for TcpTransport {
     }
 }
 
-impl IProducer for TcpTransport {
+impl<S: SocketStream> IProducer for StreamTransport<S> {
     fn stop_producing(&self) {
         self.lose_connection();
     }
 }
 
-impl IPushProducer for TcpTransport {
+impl<S: SocketStream> IPushProducer for StreamTransport<S> {
     fn pause_producing(&self) {
         self.reading_paused.set(true);
     }
@@ -376,7 +426,7 @@ impl IPushProducer for TcpTransport {
     }
 }
 
-impl ITransport for TcpTransport {
+impl<S: SocketStream> ITransport for StreamTransport<S> {
     fn write_sequence(&self, data: &[&[u8]]) {
         self.write_slices(data);
     }
@@ -398,8 +448,7 @@ impl ITransport for TcpTransport {
             return;
         }
         if let Some(stream) = self.stream.borrow().as_ref() {
-            // RST instead of FIN, as Twisted's abortConnection.
-            let _ = socket2::SockRef::from(stream).set_linger(Some(std::time::Duration::ZERO));
+            stream.prepare_abort();
         }
         self.write_buf.borrow_mut().clear();
         // No more reads are delivered from here on.
@@ -421,17 +470,18 @@ impl ITransport for TcpTransport {
     }
 }
 
-impl IConnection for TcpTransport {
+impl<S: SocketStream> IConnection for StreamTransport<S> {
     fn attach_protocol(self: Rc<Self>, protocol: Rc<dyn IProtocol>) {
         self.attach(protocol);
     }
 }
 
-impl fmt::Debug for TcpTransport {
+impl<S: SocketStream> fmt::Debug for StreamTransport<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "<TcpTransport {:?} -> {:?} {:?}>",
+            "<{} {:?} -> {:?} {:?}>",
+            S::NAME,
             self.host,
             self.peer,
             self.state.get()

@@ -368,7 +368,7 @@ impl IAgent for Agent {
 
 /// `connecting`, failed with [`ConnectError::Timeout`] (and the attempt cancelled) unless it
 /// fires within `seconds` of `clock`.
-fn connect_timeout<T: 'static>(
+pub(super) fn connect_timeout<T: 'static>(
     connecting: Deferred<T>,
     seconds: f64,
     clock: &dyn IReactorTime,

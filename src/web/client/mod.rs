@@ -2,7 +2,9 @@
 //! the HTTPS policy ([`BrowserLikePolicyForHTTPS`]), and the agents that wrap an agent:
 //! [`CookieAgent`], [`RedirectAgent`], [`BrowserLikeRedirectAgent`], [`ContentDecoderAgent`],
 //! [`ProxyAgent`] (with the `CONNECT` tunnel, [`TunnelingEndpoint`]), and, beyond Twisted,
-//! [`RetryAgent`].
+//! [`RetryAgent`] and [`EnvProxyAgent`] (the proxies of `HTTP_PROXY`, `HTTPS_PROXY`,
+//! `ALL_PROXY` and `NO_PROXY`); `UnixSocketEndpointFactory` sends requests over a Unix-domain
+//! socket.
 //!
 //! ```no_run
 //! use reactor::Reactor;
@@ -35,7 +37,10 @@ mod brotli;
 mod content_decoder;
 mod cookie_agent;
 mod decoding_body;
+mod env_proxy;
+mod env_proxy_agent;
 mod inflate;
+mod no_proxy;
 mod pool;
 mod producers;
 mod proxy;
@@ -46,6 +51,8 @@ mod retry_policy;
 mod tls_policy;
 mod tunnel;
 mod tunnel_factory;
+#[cfg(unix)]
+mod unix_socket;
 #[cfg(feature = "zstd")]
 mod zstd;
 
@@ -61,7 +68,10 @@ pub use content_decoder::{
 };
 pub use cookie_agent::CookieAgent;
 pub use decoding_body::DECODED_SLICE;
+pub use env_proxy::{EnvProxies, ProxyEnvError, ProxyUrl, ProxyUrlError};
+pub use env_proxy_agent::EnvProxyAgent;
 pub use inflate::{DeflateDecoder, GzipDecoder};
+pub use no_proxy::{InvalidNoProxyEntry, NoProxy};
 pub use pool::{HTTPConnectionPool, PoolKey};
 pub use producers::{BytesBodyProducer, FileBodyProducer, DEFAULT_READ_SIZE};
 pub use proxy::ProxyAgent;
@@ -81,6 +91,8 @@ pub use tls_policy::{
 };
 pub use tunnel::{TunnelFailed, TunnelRefused, TunnelingEndpoint};
 pub use tunnel_factory::TunnelingEndpointFactory;
+#[cfg(unix)]
+pub use unix_socket::UnixSocketEndpointFactory;
 #[cfg(feature = "zstd")]
 pub use zstd::ZstdDecoder;
 

@@ -13,8 +13,10 @@
 //! response — an [`Agent`](super::Agent) over a
 //! [`TunnelingEndpointFactory`](super::TunnelingEndpointFactory).
 
-use super::agent::should_retry;
+use super::agent::{connect_timeout, should_retry};
 use super::basic_auth::basic_auth_header;
+use super::env_proxy::ProxyEnvError;
+use super::env_proxy_agent::EnvProxyAgent;
 use super::pool::{HTTPConnectionPool, PoolKey};
 use crate::web::error::{InvalidURI, RequestGenerationFailed, SchemeNotSupported};
 use crate::web::http11::{absolute_form_target, ProtocolError};
@@ -23,7 +25,7 @@ use crate::web::iweb::{IAgent, IBodyProducer};
 use crate::web::newclient::{HTTP11ClientProtocol, Request};
 use crate::web::response::Response;
 use reactor::defer::{Deferred, Failure};
-use reactor::interfaces::IStreamClientEndpoint;
+use reactor::interfaces::{IReactorTime, IStreamClientEndpoint};
 use reactor::Reactor;
 use std::fmt;
 use std::rc::Rc;
@@ -56,7 +58,12 @@ pub struct ProxyAgent {
     pool: HTTPConnectionPool,
     proxy_id: u64,
     credentials: Option<Rc<str>>,
-    reactor: Reactor,
+    /// What [`IAgent::reactor`] hands out and connect timeouts run on: the reactor, or a
+    /// clock.
+    clock: Rc<dyn IReactorTime>,
+    /// Give up getting a connection after this many seconds (set by
+    /// [`IAgent::with_connect_timeout`]).
+    connect_guard: Option<f64>,
 }
 
 impl ProxyAgent {
@@ -73,8 +80,20 @@ impl ProxyAgent {
             pool,
             proxy_id: NEXT_PROXY_ID.fetch_add(1, Ordering::Relaxed),
             credentials: None,
-            reactor: reactor.clone(),
+            clock: Rc::new(reactor.clone()),
+            connect_guard: None,
         }
+    }
+
+    /// The agent the environment's proxy variables ask for (`HTTP_PROXY`, `HTTPS_PROXY`,
+    /// `ALL_PROXY`, `NO_PROXY`, read by [`EnvProxies::from_env`](super::EnvProxies::from_env)):
+    /// an [`EnvProxyAgent`], which picks per request between the direct agent, a `ProxyAgent`
+    /// and a `CONNECT` tunnel. Fails with a [`ProxyEnvError`] naming an unusable variable.
+    pub fn from_env(
+        reactor: &Reactor,
+        pool: HTTPConnectionPool,
+    ) -> Result<EnvProxyAgent, ProxyEnvError> {
+        EnvProxyAgent::from_env(reactor, pool)
     }
 
     /// Authenticate to the proxy with `Basic` credentials: every request carries
@@ -82,6 +101,14 @@ impl ProxyAgent {
     /// other credentials are not reused for these.
     pub fn proxy_credentials(mut self, user: &str, password: &str) -> ProxyAgent {
         self.credentials = Some(basic_auth_header(user, password).into());
+        self
+    }
+
+    /// Time per-request connect timeouts ([`IAgent::with_connect_timeout`]) on `clock` (a
+    /// [`Clock`](reactor::task::Clock) in tests) instead of the reactor; it is also what
+    /// [`IAgent::reactor`] reports.
+    pub fn clock(mut self, clock: Rc<dyn IReactorTime>) -> ProxyAgent {
+        self.clock = clock;
         self
     }
 
@@ -152,8 +179,8 @@ impl ProxyAgent {
 }
 
 impl IAgent for ProxyAgent {
-    fn reactor(&self) -> Option<Rc<dyn reactor::interfaces::IReactorTime>> {
-        Some(Rc::new(self.reactor.clone()))
+    fn reactor(&self) -> Option<Rc<dyn IReactorTime>> {
+        Some(self.clock.clone())
     }
 
     fn request(
@@ -169,7 +196,11 @@ impl IAgent for ProxyAgent {
         };
         let (key, endpoint, pool) = (self.pool_key(), self.endpoint.clone(), self.pool.clone());
         let retry = pool.retries_automatically();
-        self.pool.get_connection(&key, &endpoint).add_callback(
+        let mut connection = self.pool.get_connection(&key, &endpoint);
+        if let Some(seconds) = self.connect_guard.filter(|_| !connection.called()) {
+            connection = connect_timeout(connection, seconds, &*self.clock);
+        }
+        connection.add_callback(
             move |(connection, cached): (Rc<HTTP11ClientProtocol>, bool)| {
                 if !(cached && retry) {
                     return connection.request(request);
@@ -185,6 +216,15 @@ impl IAgent for ProxyAgent {
                     })
             },
         )
+    }
+
+    /// A copy of this agent (sharing its pool and pool key) that gives up connecting to the
+    /// proxy after `seconds`, timed on its [`clock`](ProxyAgent::clock).
+    fn with_connect_timeout(&self, seconds: f64) -> Option<Rc<dyn IAgent>> {
+        Some(Rc::new(ProxyAgent {
+            connect_guard: Some(seconds),
+            ..self.clone()
+        }))
     }
 }
 
