@@ -526,3 +526,66 @@ fn a_retried_body_past_the_drain_limit_closes_its_connection() {
     assert_eq!(server.connections(), 2);
     assert!(wait_until(&s.reactor, 10.0, || server.closed() >= 1));
 }
+
+/// Endpoints that never connect (a host that swallows SYNs): cancelling one fails it with
+/// `ConnectError::Cancelled`, as `HostnameEndpoint` does.
+struct NeverConnects {
+    attempts: Rc<std::cell::Cell<usize>>,
+}
+
+impl reactor::interfaces::IStreamClientEndpoint for NeverConnects {
+    fn connect(&self, _protocol: Rc<dyn reactor::interfaces::IProtocol>) -> Deferred<()> {
+        self.attempts.set(self.attempts.get() + 1);
+        Deferred::with_canceller(|d: &Deferred<()>| {
+            let _ = d.errback(ConnectError::Cancelled);
+        })
+    }
+}
+
+impl treq::web::client::EndpointFactory for NeverConnects {
+    fn endpoint_for_uri(
+        &self,
+        _scheme: &str,
+        _host: &str,
+        _port: u16,
+    ) -> Result<Rc<dyn reactor::interfaces::IStreamClientEndpoint>, Failure> {
+        Ok(Rc::new(NeverConnects {
+            attempts: self.attempts.clone(),
+        }))
+    }
+}
+
+#[test]
+fn an_attempt_that_times_out_while_connecting_is_retried() {
+    let s = Setup::new();
+    let attempts = Rc::new(std::cell::Cell::new(0));
+    let factory = Rc::new(NeverConnects {
+        attempts: attempts.clone(),
+    });
+    let base = Agent::using_endpoint_factory(
+        &s.reactor,
+        factory,
+        HTTPConnectionPool::new(&s.reactor, false),
+    );
+    let agent = RetryAgent::new(
+        Rc::new(base),
+        RetryPolicy::new()
+            .max_retries(2)
+            .attempt_timeout(1.0)
+            .jitter(0.0)
+            .backoff_factor(0.5),
+    )
+    .clock(s.clock.clone());
+    let out = result_of(agent.request("GET", "http://unreachable.test/", None, None));
+    for expected in 1..=3 {
+        assert_eq!(attempts.get(), expected);
+        s.clock.advance(1.0); // the attempt's timeout
+        if expected < 3 {
+            assert!(out.borrow().is_none(), "retried, not failed");
+            s.clock.advance(s.next_wait()); // the backoff
+        }
+    }
+    let failure = out.borrow_mut().take().unwrap().unwrap_err();
+    assert!(failure.check::<TimeoutError>(), "{failure}");
+    assert_eq!(attempts.get(), 3);
+}

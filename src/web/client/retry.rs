@@ -220,11 +220,35 @@ impl RetryRun {
             .agent
             .request(&self.method, &self.uri, self.headers.clone(), body);
         if let Some(seconds) = self.policy.attempt_timeout {
-            d = d.add_timeout(seconds, &*self.clock);
+            d = self.time_out(d, seconds);
         }
         *self.in_flight.borrow_mut() = InFlight::Attempt(d.clone());
         let run = self.clone();
         d.add_both(move |result| run.attempted(result));
+    }
+
+    /// Cancel the attempt `d` after `seconds`; whatever it then fails with (a `CancelledError`
+    /// from a request, or `ConnectError::Cancelled` when it was still connecting) becomes a
+    /// [`TimeoutError`], which is retried.
+    fn time_out(&self, d: Deferred<Response>, seconds: f64) -> Deferred<Response> {
+        let timed_out = Rc::new(Cell::new(false));
+        let (flag, target) = (timed_out.clone(), d.clone());
+        let call = self.clock.call_later(
+            seconds,
+            Box::new(move || {
+                flag.set(true);
+                target.cancel();
+            }),
+        );
+        d.add_both(move |result| {
+            if call.active() {
+                let _ = call.cancel();
+            }
+            match result {
+                Err(_) if timed_out.get() => Err(Failure::new(TimeoutError { seconds })),
+                other => other,
+            }
+        })
     }
 
     fn attempted(self: &Rc<Self>, result: Result<Response, Failure>) {
