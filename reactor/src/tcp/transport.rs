@@ -175,7 +175,7 @@ impl TcpTransport {
                 match result {
                     Ok(0) => {
                         drop(buf);
-                        self.connection_closed(Failure::new(ConnectionDone));
+                        self.connection_closed(Failure::without_backtrace(ConnectionDone));
                         return;
                     }
                     Ok(n) => buf.split_to(n).freeze(),
@@ -234,7 +234,7 @@ impl TcpTransport {
             && self.state.get() == State::Disconnecting
             && !self.producer.is_registered()
         {
-            self.connection_closed(Failure::new(ConnectionDone));
+            self.connection_closed(Failure::without_backtrace(ConnectionDone));
             return;
         }
         self.producer.after_drain(backlog, LOW_WATER);
@@ -347,7 +347,7 @@ impl IConsumer for TcpTransport {
     fn unregister_producer(&self) {
         self.producer.unregister();
         if self.state.get() == State::Disconnecting && self.write_buf.borrow().is_empty() {
-            self.close_later(Failure::new(ConnectionDone));
+            self.close_later(Failure::without_backtrace(ConnectionDone));
         }
     }
 
@@ -386,7 +386,7 @@ impl ITransport for TcpTransport {
             State::Open | State::Unattached => {
                 self.state.set(State::Disconnecting);
                 if self.write_buf.borrow().is_empty() && !self.producer.is_registered() {
-                    self.close_later(Failure::new(ConnectionDone));
+                    self.close_later(Failure::without_backtrace(ConnectionDone));
                 }
             }
             State::Disconnecting | State::Closed => {}

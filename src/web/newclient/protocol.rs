@@ -299,7 +299,7 @@ impl HTTP11ClientProtocol {
             }
             None => {
                 // The request already failed (its body could not be sent): drop the body.
-                response.body_channel().finish(Failure::new(ResponseDone));
+                response.body_channel().finish(Failure::without_backtrace(ResponseDone));
             }
         }
     }
@@ -340,9 +340,9 @@ impl HTTP11ClientProtocol {
         }
         if let Some(body) = body {
             let reason = if potential_data_loss {
-                Failure::new(PotentialDataLoss)
+                Failure::without_backtrace(PotentialDataLoss)
             } else {
-                Failure::new(ResponseDone)
+                Failure::without_backtrace(ResponseDone)
             };
             body.finish(reason);
         }
@@ -457,8 +457,8 @@ impl IProtocol for HTTP11ClientProtocol {
                 Some(Ok(ResponseEvent::Done {
                     potential_data_loss: true,
                     ..
-                })) => Failure::new(PotentialDataLoss),
-                Some(Ok(_)) => Failure::new(ResponseDone),
+                })) => Failure::without_backtrace(PotentialDataLoss),
+                Some(Ok(_)) => Failure::without_backtrace(ResponseDone),
                 Some(Err(e)) => Failure::new(ResponseFailed::new(vec![
                     reason.clone(),
                     protocol_failure(e),
