@@ -138,12 +138,19 @@ impl TcpTransport {
         self.reactor.call_soon(move || {
             if let Some(me) = me.upgrade() {
                 me.read_scheduled.set(false);
-                me.do_read();
+                me.do_read(false);
             }
         });
     }
 
-    fn do_read(&self) {
+    /// Read what the socket holds and hand it to the protocol.
+    ///
+    /// With `stop_at_short_read`, a read that returns less than the room offered ends the turn
+    /// without the extra `read` that would only say `WouldBlock`: the socket was drained at
+    /// that moment, and bytes arriving later raise a new edge-triggered event. It is only set
+    /// for an event that did not report the peer closing (that report may not come again, so
+    /// then the socket is read until it says `WouldBlock` or end of file).
+    fn do_read(&self, stop_at_short_read: bool) {
         if self.reading_paused.get() || self.state.get() == State::Unattached {
             self.read_pending.set(true);
             return;
@@ -158,7 +165,7 @@ impl TcpTransport {
                 self.read_pending.set(true);
                 return;
             }
-            let data = {
+            let (data, drained) = {
                 let mut buf = self.read_buf.borrow_mut();
                 // The buffer stays zero-filled: each read fills its front, which is split off.
                 // Refill only when little is left (reusing the allocation when every earlier
@@ -168,6 +175,7 @@ impl TcpTransport {
                     buf.reserve(READ_SIZE);
                     buf.resize(READ_SIZE, 0);
                 }
+                let room = buf.len();
                 let result = match self.stream.borrow_mut().as_mut() {
                     Some(stream) => stream.read(&mut buf[..]),
                     None => return,
@@ -178,7 +186,7 @@ impl TcpTransport {
                         self.connection_closed(Failure::without_backtrace(ConnectionDone));
                         return;
                     }
-                    Ok(n) => buf.split_to(n).freeze(),
+                    Ok(n) => (buf.split_to(n).freeze(), stop_at_short_read && n < room),
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                     Err(error) => {
@@ -191,6 +199,9 @@ impl TcpTransport {
             let protocol = self.protocol.borrow().clone();
             if let Some(protocol) = protocol {
                 protocol.data_received(data);
+            }
+            if drained {
+                return;
             }
         }
         // Still readable after a full turn's worth: let others run, then go on.
@@ -329,8 +340,9 @@ impl Readiness for TcpTransport {
         if event.is_writable() && !self.write_buf.borrow().is_empty() {
             self.do_write();
         }
-        if event.is_readable() || event.is_read_closed() || event.is_error() {
-            self.do_read();
+        let closing = event.is_read_closed() || event.is_error();
+        if event.is_readable() || closing {
+            self.do_read(!closing);
         }
     }
 }
