@@ -2,9 +2,10 @@
 
 use super::body::{BodyDecoder, BodyProgress};
 use super::error::ProtocolError;
+use super::read_buffer::ReadBuffer;
 use super::{MAX_HEADERS, MAX_HEAD_SIZE};
 use crate::web::http_headers::Headers;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 /// The status line and headers of a final (non-1xx) response.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,7 +101,7 @@ impl ResponseParser {
     /// Between calls the caller should only append to `buf`: the parser
     /// remembers how far it already scanned so that a head or chunk-size
     /// line arriving in small pieces is scanned once.
-    pub fn parse(&mut self, buf: &mut BytesMut) -> Result<ResponseEvent, ProtocolError> {
+    pub fn parse<B: ReadBuffer>(&mut self, buf: &mut B) -> Result<ResponseEvent, ProtocolError> {
         let result = self.step(buf);
         if let Err(e) = &result {
             self.state = State::Failed(e.clone());
@@ -148,7 +149,7 @@ impl ResponseParser {
         matches!(self.state, State::Done { .. })
     }
 
-    fn step(&mut self, buf: &mut BytesMut) -> Result<ResponseEvent, ProtocolError> {
+    fn step<B: ReadBuffer>(&mut self, buf: &mut B) -> Result<ResponseEvent, ProtocolError> {
         loop {
             match &mut self.state {
                 State::Failed(e) => return Err(e.clone()),
@@ -193,7 +194,7 @@ impl ResponseParser {
                         return Err(ProtocolError::HeadTooLarge);
                     }
                     *scanned = 0;
-                    let head = parse_head(buf.split_to(end).freeze())?;
+                    let head = parse_head(buf.take_front(end))?;
                     match head.code {
                         101 => return Err(ProtocolError::UnexpectedSwitchingProtocols),
                         100..=199 => continue,

@@ -299,7 +299,9 @@ impl HTTP11ClientProtocol {
             }
             None => {
                 // The request already failed (its body could not be sent): drop the body.
-                response.body_channel().finish(Failure::without_backtrace(ResponseDone));
+                response
+                    .body_channel()
+                    .finish(Failure::without_backtrace(ResponseDone));
             }
         }
     }
@@ -348,6 +350,14 @@ impl HTTP11ClientProtocol {
         }
     }
 
+    /// Keeps what the parser left of a piece parsed in place, for the next call (or, after the
+    /// response, so that the connection is not reused).
+    fn keep_rest(&self, rest: Option<Bytes>) {
+        if let Some(rest) = rest.filter(|r| !r.is_empty()) {
+            self.s.borrow_mut().buf.extend_from_slice(&rest);
+        }
+    }
+
     fn parse_failed(&self, error: ProtocolError) {
         let (transport, finished, body) = {
             let mut s = self.s.borrow_mut();
@@ -372,30 +382,40 @@ impl IProtocol for HTTP11ClientProtocol {
     }
 
     fn data_received(&self, data: Bytes) {
-        let unsolicited = {
+        // A piece arriving when nothing is left over from the last one is parsed in place: body
+        // pieces and header values are slices of it, not copies. Otherwise (or for what is left
+        // of it when the parser needs more) the bytes go to the read buffer.
+        let mut piece = {
             let mut s = self.s.borrow_mut();
             if s.lost {
                 return;
             }
             if s.parser.is_none() {
-                true
+                None
             } else {
-                s.buf.extend_from_slice(&data);
                 s.ever_received = true;
-                false
+                if s.buf.is_empty() {
+                    Some(Some(data))
+                } else {
+                    s.buf.extend_from_slice(&data);
+                    Some(None)
+                }
             }
         };
-        if unsolicited {
+        let Some(piece) = piece.as_mut() else {
             // Bytes nobody asked for: the connection cannot be trusted any more.
             self.abort();
             return;
-        }
+        };
         loop {
             let event = {
                 let mut s = self.s.borrow_mut();
                 let s = &mut *s;
                 match s.parser.as_mut() {
-                    Some(parser) if !s.lost => parser.parse(&mut s.buf),
+                    Some(parser) if !s.lost => match piece.as_mut() {
+                        Some(piece) => parser.parse(piece),
+                        None => parser.parse(&mut s.buf),
+                    },
                     _ => return,
                 }
             };
@@ -410,8 +430,11 @@ impl IProtocol for HTTP11ClientProtocol {
                 Ok(ResponseEvent::Done {
                     reusable,
                     potential_data_loss,
-                }) => return self.response_done(reusable, potential_data_loss),
-                Ok(ResponseEvent::NeedMore) => return,
+                }) => {
+                    self.keep_rest(piece.take());
+                    return self.response_done(reusable, potential_data_loss);
+                }
+                Ok(ResponseEvent::NeedMore) => return self.keep_rest(piece.take()),
                 Err(e) => return self.parse_failed(e),
             }
         }
