@@ -117,14 +117,12 @@ impl HTTPConnectionPool {
         loop {
             let cached = {
                 let mut connections = self.inner.connections.borrow_mut();
+                // An emptied stack stays: the connection taken usually comes back to it, and
+                // the key is not allocated again. `remove` drops empty stacks.
                 let Some(stack) = connections.get_mut(key) else {
                     break;
                 };
-                let cached = stack.pop();
-                if stack.is_empty() {
-                    connections.remove(key);
-                }
-                cached
+                stack.pop()
             };
             let Some(cached) = cached else { break };
             cached.timeout.cancel().ok();
@@ -183,7 +181,10 @@ impl HTTPConnectionPool {
         );
         let evicted = {
             let mut connections = self.inner.connections.borrow_mut();
-            let stack = connections.entry(key.clone()).or_default();
+            if !connections.contains_key(key) {
+                connections.insert(key.clone(), Vec::new());
+            }
+            let stack = connections.get_mut(key).expect("inserted above");
             let evicted = if stack.len() >= self.inner.max_persistent_per_host.get() {
                 Some(stack.remove(0))
             } else {
