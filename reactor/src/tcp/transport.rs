@@ -17,10 +17,11 @@ use std::io::{self, IoSlice, Read, Write};
 use std::net::SocketAddr;
 use std::rc::{Rc, Weak};
 
-/// Bytes read per `read` call (and the size of the reused read buffer).
-const READ_SIZE: usize = 64 * 1024;
-/// Below this much room the read buffer is renewed.
-const MIN_READ_SPACE: usize = 8 * 1024;
+/// The read buffer of a new connection: enough for a small response, cheap to zero-fill for
+/// a connection that carries only one.
+const FIRST_READ_SIZE: usize = 4 * 1024;
+/// The read buffer grows (fourfold each time a read fills it) up to this.
+const MAX_READ_SIZE: usize = 64 * 1024;
 /// Slices per vectored write.
 const MAX_IOV: usize = 16;
 /// Reads per readiness event before yielding to the rest of the loop.
@@ -49,6 +50,9 @@ pub struct TcpTransport {
     protocol: RefCell<Option<Rc<dyn IProtocol>>>,
     state: Cell<State>,
     read_buf: RefCell<BytesMut>,
+    /// The size the read buffer is renewed at: [`FIRST_READ_SIZE`] growing to
+    /// [`MAX_READ_SIZE`].
+    read_size: Cell<usize>,
     write_buf: RefCell<BytesMut>,
     reading_paused: Cell<bool>,
     /// Readiness arrived (or may have) while reads were paused or not yet attached.
@@ -103,6 +107,7 @@ impl TcpTransport {
             protocol: RefCell::new(None),
             state: Cell::new(State::Unattached),
             read_buf: RefCell::new(BytesMut::new()),
+            read_size: Cell::new(FIRST_READ_SIZE),
             write_buf: RefCell::new(BytesMut::new()),
             reading_paused: Cell::new(false),
             read_pending: Cell::new(true),
@@ -168,12 +173,14 @@ impl TcpTransport {
             let (data, drained) = {
                 let mut buf = self.read_buf.borrow_mut();
                 // The buffer stays zero-filled: each read fills its front, which is split off.
-                // Refill only when little is left (reusing the allocation when every earlier
-                // chunk has been dropped), so nothing stale is ever copied.
-                if buf.len() < MIN_READ_SPACE {
+                // Refill only when little is left (an eighth of its size; reusing the
+                // allocation when every earlier chunk has been dropped), so nothing stale is
+                // ever copied.
+                let size = self.read_size.get();
+                if buf.len() < size / 8 {
                     buf.clear();
-                    buf.reserve(READ_SIZE);
-                    buf.resize(READ_SIZE, 0);
+                    buf.reserve(size);
+                    buf.resize(size, 0);
                 }
                 let room = buf.len();
                 let result = match self.stream.borrow_mut().as_mut() {
@@ -186,7 +193,13 @@ impl TcpTransport {
                         self.connection_closed(Failure::without_backtrace(ConnectionDone));
                         return;
                     }
-                    Ok(n) => (buf.split_to(n).freeze(), stop_at_short_read && n < room),
+                    Ok(n) => {
+                        if n == room && size < MAX_READ_SIZE {
+                            // A full read: more is coming; read it in larger pieces.
+                            self.read_size.set((size * 4).min(MAX_READ_SIZE));
+                        }
+                        (buf.split_to(n).freeze(), stop_at_short_read && n < room)
+                    }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                     Err(error) => {
