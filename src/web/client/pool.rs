@@ -142,7 +142,8 @@ impl HTTPConnectionPool {
     ) -> Deferred<Rc<HTTP11ClientProtocol>> {
         let protocol = HTTP11ClientProtocol::new();
         let pool = Rc::downgrade(&self.inner);
-        let k = key.clone();
+        // Shared by the connection's idle timeouts, so returning it allocates no key.
+        let k = Rc::new(key.clone());
         protocol.set_quiescent_callback(move |connection| {
             if let Some(inner) = pool.upgrade() {
                 HTTPConnectionPool { inner }.put_connection(&k, connection);
@@ -162,13 +163,13 @@ impl HTTPConnectionPool {
     }
 
     /// Take back an idle connection (Twisted's `_putConnection`).
-    fn put_connection(&self, key: &PoolKey, connection: Rc<HTTP11ClientProtocol>) {
+    fn put_connection(&self, key: &Rc<PoolKey>, connection: Rc<HTTP11ClientProtocol>) {
         if !self.inner.persistent || self.inner.max_persistent_per_host.get() == 0 {
             connection.lose_connection();
             return;
         }
         let pool = Rc::downgrade(&self.inner);
-        let k = key.clone();
+        let k = Rc::clone(key);
         let weak = Rc::downgrade(&connection);
         let timeout = self.inner.clock.call_later(
             self.inner.cached_connection_timeout.get(),
@@ -181,10 +182,10 @@ impl HTTPConnectionPool {
         );
         let evicted = {
             let mut connections = self.inner.connections.borrow_mut();
-            if !connections.contains_key(key) {
-                connections.insert(key.clone(), Vec::new());
+            if !connections.contains_key(&**key) {
+                connections.insert(PoolKey::clone(key), Vec::new());
             }
-            let stack = connections.get_mut(key).expect("inserted above");
+            let stack = connections.get_mut(&**key).expect("inserted above");
             let evicted = if stack.len() >= self.inner.max_persistent_per_host.get() {
                 Some(stack.remove(0))
             } else {

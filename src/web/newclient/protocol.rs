@@ -120,7 +120,7 @@ impl HTTP11ClientProtocol {
     /// Fails with [`RequestNotSent`] while another request is in flight or once the connection
     /// is closed, and with [`RequestGenerationFailed`] (nothing written) for an invalid method,
     /// target or host. Cancelling it aborts the connection.
-    pub fn request(&self, request: Request) -> Deferred<Response> {
+    pub fn request(&self, mut request: Request) -> Deferred<Response> {
         let transport = {
             let s = self.s.borrow();
             match &s.transport {
@@ -176,7 +176,11 @@ impl HTTP11ClientProtocol {
             let mut s = self.s.borrow_mut();
             s.busy = true;
             s.finished = Some(finished.clone());
-            s.info = Some(request.info());
+            // The request is sent once: its URI moves to the response rather than being copied.
+            s.info = Some(RequestInfo {
+                method: request.method.clone(),
+                absolute_uri: std::mem::take(&mut request.absolute_uri),
+            });
             s.parser = Some(ResponseParser::new(&request.method[..] == b"HEAD"));
             s.buf.clear();
             s.ever_received = false;
@@ -290,7 +294,7 @@ impl HTTP11ClientProtocol {
             let mut s = self.s.borrow_mut();
             let channel = BodyChannel::new(s.transport.clone());
             s.body = Some(channel.clone());
-            let info = s.info.clone().expect("a request is in flight");
+            let info = s.info.take().expect("a request is in flight");
             (s.finished.take(), Response::new(head, info, channel))
         };
         match finished {
