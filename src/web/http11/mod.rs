@@ -111,6 +111,7 @@ mod error;
 mod read_buffer;
 mod request;
 mod response;
+mod scan;
 mod target;
 
 pub use error::ProtocolError;

@@ -3,6 +3,7 @@
 use super::body::{BodyDecoder, BodyProgress};
 use super::error::ProtocolError;
 use super::read_buffer::ReadBuffer;
+use super::scan::find_lf;
 use super::{MAX_HEADERS, MAX_HEAD_SIZE};
 use crate::web::http_headers::Headers;
 use bytes::Bytes;
@@ -235,7 +236,7 @@ impl ResponseParser {
 /// a head arriving in pieces is scanned once.
 fn find_head_end(buf: &[u8], scanned: &mut usize) -> Option<usize> {
     let mut from = (*scanned).min(buf.len());
-    while let Some(p) = buf[from..].iter().position(|&b| b == b'\n') {
+    while let Some(p) = find_lf(&buf[from..]) {
         let lf = from + p;
         match (buf.get(lf + 1), buf.get(lf + 2)) {
             (Some(b'\n'), _) => return Some(lf + 2),
@@ -254,7 +255,7 @@ fn find_head_end(buf: &[u8], scanned: &mut usize) -> Option<usize> {
 /// Parses a complete head: status line, then headers with httparse. Header
 /// names, values and the phrase are slices of `head`, not copies.
 fn parse_head(head: Bytes) -> Result<ResponseHead, ProtocolError> {
-    let lf = head.iter().position(|&b| b == b'\n').unwrap_or(head.len());
+    let lf = find_lf(&head).unwrap_or(head.len());
     let line = &head[..lf];
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     let StatusLine {
