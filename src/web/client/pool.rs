@@ -180,22 +180,27 @@ impl HTTPConnectionPool {
                 }
             }),
         );
+        let cached = Cached {
+            connection,
+            timeout,
+        };
         let evicted = {
             let mut connections = self.inner.connections.borrow_mut();
-            if !connections.contains_key(&**key) {
-                connections.insert(PoolKey::clone(key), Vec::new());
+            match connections.get_mut(&**key) {
+                Some(stack) => {
+                    let evicted = if stack.len() >= self.inner.max_persistent_per_host.get() {
+                        Some(stack.remove(0))
+                    } else {
+                        None
+                    };
+                    stack.push(cached);
+                    evicted
+                }
+                None => {
+                    connections.insert(PoolKey::clone(key), vec![cached]);
+                    None
+                }
             }
-            let stack = connections.get_mut(&**key).expect("inserted above");
-            let evicted = if stack.len() >= self.inner.max_persistent_per_host.get() {
-                Some(stack.remove(0))
-            } else {
-                None
-            };
-            stack.push(Cached {
-                connection,
-                timeout,
-            });
-            evicted
         };
         if let Some(old) = evicted {
             old.timeout.cancel().ok();
