@@ -114,3 +114,56 @@ fn bytes_sent_just_before_the_close_arrive_before_connection_done() {
             .check::<ConnectionDone>());
     }
 }
+
+/// Keeps its transport.
+#[derive(Default)]
+struct Holder {
+    transport: RefCell<Option<Rc<dyn ITransport>>>,
+    connected: Deferred<()>,
+}
+
+impl IProtocol for Holder {
+    fn make_connection(&self, transport: Rc<dyn ITransport>) {
+        *self.transport.borrow_mut() = Some(transport);
+        let _ = self.connected.callback(());
+    }
+    fn data_received(&self, _data: Bytes) {}
+    fn connection_lost(&self, _reason: Failure) {}
+}
+
+#[test]
+fn each_end_knows_both_addresses() {
+    let reactor = Reactor::new();
+    let server = Rc::new(Holder::default());
+    let accepted = server.clone();
+    let factory = move |_addr: SocketAddr| -> Rc<dyn IProtocol> { accepted.clone() };
+    let port = reactor
+        .listen_tcp(0, Rc::new(factory), "127.0.0.1")
+        .unwrap()
+        .get_host()
+        .port();
+    let client = Rc::new(Pieces::default());
+    let _connecting = reactor.connect_tcp(
+        "127.0.0.1",
+        port,
+        Rc::new(Factory(client.clone())),
+        5.0,
+        None,
+    );
+    let r = reactor.clone();
+    server.connected.clone().add_both(move |_| {
+        let _ = r.stop();
+    });
+    let r = reactor.clone();
+    let timeout = reactor.call_later(10.0, move || {
+        let _ = r.stop();
+    });
+    reactor.run().unwrap();
+    assert!(timeout.active(), "timed out");
+    let server_side = server.transport.borrow().clone().unwrap();
+    let server_host = server_side.get_host().unwrap();
+    let client_host = server_side.get_peer().unwrap();
+    assert_eq!(server_host.port(), port);
+    assert_eq!(client_host.ip(), server_host.ip());
+    assert_ne!(client_host.port(), port);
+}

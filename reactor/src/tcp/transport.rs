@@ -64,10 +64,14 @@ pub struct TcpTransport {
 }
 
 impl TcpTransport {
-    /// Wrap a connected socket and register it with the reactor. No protocol yet: see
-    /// [`attach_protocol`](Self::attach_protocol).
-    pub(crate) fn new(reactor: &Reactor, mut stream: TcpStream) -> io::Result<Rc<TcpTransport>> {
-        let transport = TcpTransport::build(reactor, &stream);
+    /// Wrap a connected socket from `peer` and register it with the reactor. No protocol yet:
+    /// see [`attach_protocol`](Self::attach_protocol).
+    pub(crate) fn new(
+        reactor: &Reactor,
+        mut stream: TcpStream,
+        peer: SocketAddr,
+    ) -> io::Result<Rc<TcpTransport>> {
+        let transport = TcpTransport::build(reactor, &stream, peer);
         let handler: Rc<dyn Readiness> = transport.clone();
         let token = reactor.register(
             &mut stream,
@@ -79,13 +83,15 @@ impl TcpTransport {
         Ok(transport)
     }
 
-    /// Take over a socket already registered (READABLE | WRITABLE) under `token`.
+    /// Take over a socket connected to `peer` and already registered (READABLE | WRITABLE)
+    /// under `token`.
     pub(crate) fn from_registered(
         reactor: &Reactor,
         stream: TcpStream,
         token: Token,
+        peer: SocketAddr,
     ) -> Option<Rc<TcpTransport>> {
-        let transport = TcpTransport::build(reactor, &stream);
+        let transport = TcpTransport::build(reactor, &stream, peer);
         let handler: Rc<dyn Readiness> = transport.clone();
         if !reactor.replace_handler(token, handler) {
             return None;
@@ -95,9 +101,11 @@ impl TcpTransport {
         Some(transport)
     }
 
-    fn build(reactor: &Reactor, stream: &TcpStream) -> Rc<TcpTransport> {
+    /// The peer's address is the one connected to (or accepted from): known without asking
+    /// the socket.
+    fn build(reactor: &Reactor, stream: &TcpStream, peer: SocketAddr) -> Rc<TcpTransport> {
         let _ = stream.set_nodelay(true);
-        let peer = stream.peer_addr().ok();
+        let peer = Some(peer);
         let host = stream.local_addr().ok();
         Rc::new_cyclic(|me| TcpTransport {
             reactor: reactor.clone(),
