@@ -151,3 +151,53 @@ fn bytes_after_the_response_in_a_later_piece_prevent_reuse() {
     assert_eq!(quiescent.get(), 0);
     assert!(!client.is_quiescent());
 }
+
+/// A body protocol that, on its first piece, hands the client more bytes from inside the
+/// client's own parse loop (as an in-memory pump flushed from a callback does).
+struct Reentrant {
+    client: Rc<HTTP11ClientProtocol>,
+    more: RefCell<Option<Bytes>>,
+    received: RefCell<Vec<u8>>,
+    reason: RefCell<Option<Failure>>,
+}
+
+impl IProtocol for Reentrant {
+    fn make_connection(&self, _transport: Rc<dyn ITransport>) {}
+    fn data_received(&self, data: Bytes) {
+        self.received.borrow_mut().extend_from_slice(&data);
+        let more = self.more.borrow_mut().take();
+        if let Some(more) = more {
+            self.client.data_received(more);
+        }
+    }
+    fn connection_lost(&self, reason: Failure) {
+        *self.reason.borrow_mut() = Some(reason);
+    }
+}
+
+#[test]
+fn bytes_delivered_from_inside_the_parse_loop_queue_behind_the_rest() {
+    let (client, d, quiescent, _pump) = in_flight();
+    let body = Rc::new(Reentrant {
+        client: client.clone(),
+        more: RefCell::new(Some(Bytes::from_static(b"0\r\n\r\n"))),
+        received: RefCell::default(),
+        reason: RefCell::default(),
+    });
+    let reader = body.clone();
+    let delivered = d.add_callback(move |response: Response| {
+        response.deliver_body(reader).map_err(Failure::new)
+    });
+    // The first body piece is handed out while "\r\n5\r\n56789\r\n" is still unparsed.
+    client.data_received(Bytes::from_static(
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n01234\r\n5\r\n56789\r\n",
+    ));
+    delivered.take_result().unwrap().unwrap();
+    assert_eq!(&body.received.borrow()[..], b"0123456789");
+    let reason = body.reason.borrow().clone().expect("body finished");
+    assert!(
+        reason.check::<crate::web::error::ResponseDone>(),
+        "{reason}"
+    );
+    assert_eq!(quiescent.get(), 1);
+}

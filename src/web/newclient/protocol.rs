@@ -33,6 +33,11 @@ struct Inner {
     info: Option<RequestInfo>,
     parser: Option<ResponseParser>,
     buf: BytesMut,
+    /// A received piece being parsed in place (see `data_received`); what is left of it comes
+    /// before `buf`, which is empty while there is one.
+    piece: Option<Bytes>,
+    /// `data_received`'s parse loop is running.
+    parsing: bool,
     ever_received: bool,
     /// The body of the response being read.
     body: Option<Rc<BodyChannel>>,
@@ -354,11 +359,12 @@ impl HTTP11ClientProtocol {
         }
     }
 
-    /// Keeps what the parser left of a piece parsed in place, for the next call (or, after the
-    /// response, so that the connection is not reused).
-    fn keep_rest(&self, rest: Option<Bytes>) {
-        if let Some(rest) = rest.filter(|r| !r.is_empty()) {
-            self.s.borrow_mut().buf.extend_from_slice(&rest);
+    /// The parse loop ends: what the parser left of a piece parsed in place goes to the read
+    /// buffer, for the next call (or, after the response, so that the connection is not reused).
+    fn end_parsing(&self, s: &mut Inner) {
+        s.parsing = false;
+        if let Some(rest) = s.piece.take().filter(|r| !r.is_empty()) {
+            s.buf.extend_from_slice(&rest);
         }
     }
 
@@ -389,38 +395,49 @@ impl IProtocol for HTTP11ClientProtocol {
         // A piece arriving when nothing is left over from the last one is parsed in place: body
         // pieces and header values are slices of it, not copies. Otherwise (or for what is left
         // of it when the parser needs more) the bytes go to the read buffer.
-        let mut piece = {
+        let unsolicited = {
             let mut s = self.s.borrow_mut();
             if s.lost {
                 return;
             }
             if s.parser.is_none() {
-                None
+                true
             } else {
                 s.ever_received = true;
+                if s.parsing {
+                    // Called again from code the parse loop below called (a body protocol
+                    // flushing an in-memory pump): queue behind what the loop has not parsed,
+                    // and let the loop go on.
+                    if let Some(rest) = s.piece.take() {
+                        s.buf.extend_from_slice(&rest);
+                    }
+                    s.buf.extend_from_slice(&data);
+                    return;
+                }
                 if s.buf.is_empty() {
-                    Some(Some(data))
+                    s.piece = Some(data);
                 } else {
                     s.buf.extend_from_slice(&data);
-                    Some(None)
                 }
+                s.parsing = true;
+                false
             }
         };
-        let Some(piece) = piece.as_mut() else {
+        if unsolicited {
             // Bytes nobody asked for: the connection cannot be trusted any more.
             self.abort();
             return;
-        };
+        }
         loop {
             let event = {
                 let mut s = self.s.borrow_mut();
                 let s = &mut *s;
                 match s.parser.as_mut() {
-                    Some(parser) if !s.lost => match piece.as_mut() {
+                    Some(parser) if !s.lost => match s.piece.as_mut() {
                         Some(piece) => parser.parse(piece),
                         None => parser.parse(&mut s.buf),
                     },
-                    _ => return,
+                    _ => return self.end_parsing(s),
                 }
             };
             match event {
@@ -435,11 +452,14 @@ impl IProtocol for HTTP11ClientProtocol {
                     reusable,
                     potential_data_loss,
                 }) => {
-                    self.keep_rest(piece.take());
+                    self.end_parsing(&mut self.s.borrow_mut());
                     return self.response_done(reusable, potential_data_loss);
                 }
-                Ok(ResponseEvent::NeedMore) => return self.keep_rest(piece.take()),
-                Err(e) => return self.parse_failed(e),
+                Ok(ResponseEvent::NeedMore) => return self.end_parsing(&mut self.s.borrow_mut()),
+                Err(e) => {
+                    self.end_parsing(&mut self.s.borrow_mut());
+                    return self.parse_failed(e);
+                }
             }
         }
     }
