@@ -7,10 +7,11 @@
 //!
 //! prints one JSON line. It is written as a user would write it: `Agent` + `HTTPConnectionPool`,
 //! Deferred callbacks on the reactor, the download read through `deliver_body`, the upload
-//! streamed from an `IBodyProducer` that honours pause/resume. `--ca` trusts a private CA for
-//! https URLs (`BrowserLikePolicyForHTTPS::with_trust_root`). `--api treq` makes the GETs of
-//! `seq`, `conc` and `newconn` through treq's `HTTPClient` (cookies, redirects, gzip, buffered
-//! response) instead of the bare `Agent`, to measure what the treq layer costs.
+//! streamed from an `IBodyProducer` that honours pause/resume (one 256 KiB slice sent over and
+//! over: the referee's peers build the 64 MiB body in RAM, ours is never whole). `--ca` trusts a
+//! private CA for https URLs (`BrowserLikePolicyForHTTPS::with_trust_root`). `--api treq` makes
+//! the GETs of `seq`, `conc` and `newconn` through treq's `HTTPClient` (cookies, redirects, gzip,
+//! buffered response) instead of the bare `Agent`, to measure what the treq layer costs.
 
 use bytes::Bytes;
 use reactor::defer::{Deferred, Failure};
@@ -107,10 +108,15 @@ impl IProtocol for Counter {
     }
 }
 
-/// Streams a body in 256 KiB slices of one buffer, pausing when the consumer says so.
+/// The piece an upload is streamed in.
+const UPLOAD_SLICE: usize = 256 * 1024;
+
+/// Streams a body of `size` bytes as the same 256 KiB slice again and again, pausing when the
+/// consumer says so: a 64 MiB upload never holds more than a slice (plus the socket's buffer).
 struct SliceProducer {
     reactor: Reactor,
-    body: Bytes,
+    slice: Bytes,
+    size: usize,
     sent: Cell<usize>,
     paused: Cell<bool>,
     consumer: RefCell<Option<Rc<dyn IConsumer>>>,
@@ -123,13 +129,12 @@ impl SliceProducer {
         let Some(consumer) = self.consumer.borrow().clone() else {
             return;
         };
-        while !self.paused.get() && self.sent.get() < self.body.len() {
-            let start = self.sent.get();
-            let end = (start + 256 * 1024).min(self.body.len());
-            self.sent.set(end);
-            consumer.write(&self.body[start..end]);
+        while !self.paused.get() && self.sent.get() < self.size {
+            let n = self.slice.len().min(self.size - self.sent.get());
+            self.sent.set(self.sent.get() + n);
+            consumer.write(&self.slice[..n]);
         }
-        if self.sent.get() >= self.body.len() {
+        if self.sent.get() >= self.size {
             self.consumer.borrow_mut().take();
             self.me.borrow_mut().take();
             let finished = self.finished.borrow_mut().take();
@@ -142,7 +147,7 @@ impl SliceProducer {
 
 impl IBodyProducer for SliceProducer {
     fn length(&self) -> Option<u64> {
-        Some(self.body.len() as u64)
+        Some(self.size as u64)
     }
     fn start_producing(&self, consumer: Rc<dyn IConsumer>) -> Deferred<()> {
         let d = Deferred::new();
@@ -205,7 +210,8 @@ impl Run {
             "upload" => {
                 let producer = Rc::new(SliceProducer {
                     reactor: self.reactor.clone(),
-                    body: self.upload.clone(),
+                    slice: self.upload.clone(),
+                    size: self.args.size,
                     sent: Cell::new(0),
                     paused: Cell::new(false),
                     consumer: RefCell::new(None),
@@ -213,7 +219,7 @@ impl Run {
                     me: RefCell::new(None),
                 });
                 *producer.me.borrow_mut() = Some(producer.clone());
-                let size = self.upload.len() as u64;
+                let size = self.args.size as u64;
                 self.agent
                     .request("POST", &self.args.url, None, Some(producer))
                     .add_callback(|response| read_body(&response))
@@ -281,7 +287,7 @@ fn main() {
     let run = Rc::new(Run {
         client: HTTPClient::new(agent.clone()),
         agent,
-        upload: Bytes::from(vec![b'x'; args.size]),
+        upload: Bytes::from(vec![b'x'; args.size.min(UPLOAD_SLICE)]),
         args,
         started: Cell::new(0),
         finished: Cell::new(0),

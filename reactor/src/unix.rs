@@ -61,7 +61,7 @@ impl Reactor {
         self.call_soon(move || {
             let taken = pending.borrow_mut().take();
             if let Some(stream) = taken {
-                let transport = StreamTransport::new(&reactor, stream)
+                let transport = StreamTransport::new(&reactor, stream, None)
                     .map_err(|error| unix_error(&path, error));
                 let _ = fire.fire(transport);
             }

@@ -341,8 +341,38 @@ impl BodyFlow for ChannelFlow {
     }
 }
 
+/// A body being collected. A body that arrives in one piece is kept as that piece, a slice of
+/// what the connection read, without a copy; a second piece starts a buffer of them all.
+#[derive(Default)]
+struct Collected {
+    first: Bytes,
+    rest: Option<BytesMut>,
+}
+
+impl Collected {
+    fn push(&mut self, data: Bytes) {
+        match &mut self.rest {
+            Some(rest) => rest.extend_from_slice(&data),
+            None if self.first.is_empty() => self.first = data,
+            None => {
+                let mut rest = BytesMut::with_capacity(self.first.len() + data.len());
+                rest.extend_from_slice(&std::mem::take(&mut self.first));
+                rest.extend_from_slice(&data);
+                self.rest = Some(rest);
+            }
+        }
+    }
+
+    fn into_bytes(self) -> Bytes {
+        match self.rest {
+            Some(rest) => rest.freeze(),
+            None => self.first,
+        }
+    }
+}
+
 struct Collector {
-    body: RefCell<BytesMut>,
+    body: RefCell<Collected>,
     done: Deferred<Bytes>,
     transport: Rc<RefCell<Option<Rc<dyn ITransport>>>>,
 }
@@ -352,11 +382,11 @@ impl IProtocol for Collector {
         *self.transport.borrow_mut() = Some(transport);
     }
     fn data_received(&self, data: Bytes) {
-        self.body.borrow_mut().extend_from_slice(&data);
+        self.body.borrow_mut().push(data);
     }
     fn connection_lost(&self, reason: Failure) {
         self.transport.borrow_mut().take();
-        let body = std::mem::take(&mut *self.body.borrow_mut()).freeze();
+        let body = std::mem::take(&mut *self.body.borrow_mut()).into_bytes();
         let result = if reason.check::<ResponseDone>() {
             Ok(body)
         } else if reason.check::<PotentialDataLoss>() {
@@ -381,7 +411,7 @@ pub fn read_body(response: &Response) -> Deferred<Bytes> {
         }
     });
     let collector = Rc::new(Collector {
-        body: RefCell::new(BytesMut::new()),
+        body: RefCell::new(Collected::default()),
         done: done.clone(),
         transport,
     });

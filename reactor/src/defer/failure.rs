@@ -48,12 +48,39 @@ impl Failure {
         Failure::with_type_name(error, "Box<dyn Error>")
     }
 
+    /// Wrap an error that signals a normal end rather than a fault, such as `ConnectionDone`
+    /// or `ResponseDone`: no backtrace is recorded even when `RUST_BACKTRACE` asks for one.
+    ///
+    /// Such failures are made once per connection or per response, and capturing a backtrace
+    /// costs more than the rest of a keep-alive request; where they were made says nothing.
+    ///
+    /// ```
+    /// use reactor::defer::Failure;
+    /// use reactor::error::ConnectionDone;
+    /// use std::backtrace::BacktraceStatus;
+    ///
+    /// let done = Failure::without_backtrace(ConnectionDone);
+    /// assert!(done.check::<ConnectionDone>());
+    /// assert_eq!(done.backtrace().status(), BacktraceStatus::Disabled);
+    /// ```
+    pub fn without_backtrace<E: Error + 'static>(error: E) -> Failure {
+        Failure::build(Box::new(error), type_name::<E>(), Backtrace::disabled())
+    }
+
     fn with_type_name(error: Box<dyn Error + 'static>, type_name: &'static str) -> Failure {
+        Failure::build(error, type_name, Backtrace::capture())
+    }
+
+    fn build(
+        error: Box<dyn Error + 'static>,
+        type_name: &'static str,
+        backtrace: Backtrace,
+    ) -> Failure {
         Failure {
             inner: Rc::new(FailureInner {
                 error,
                 type_name,
-                backtrace: Backtrace::capture(),
+                backtrace,
             }),
         }
     }

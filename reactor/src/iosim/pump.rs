@@ -173,7 +173,7 @@ impl IOPump {
                     ),
                 })
             } else if end.disconnecting() || !end.reading_paused() {
-                Failure::new(ConnectionDone)
+                Failure::without_backtrace(ConnectionDone)
             } else {
                 continue;
             };

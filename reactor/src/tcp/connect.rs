@@ -79,12 +79,23 @@ pub(crate) fn connect(
 }
 
 fn start_connect(address: SocketAddr, bind_address: Option<SocketAddr>) -> io::Result<TcpStream> {
+    // Non-blocking from the start where the OS can say so in socket(2): no fcntl calls.
+    #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
     let socket = Socket::new(
         Domain::for_address(address),
-        Type::STREAM,
+        Type::STREAM.nonblocking(),
         Some(Protocol::TCP),
     )?;
-    socket.set_nonblocking(true)?;
+    #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
+    let socket = {
+        let socket = Socket::new(
+            Domain::for_address(address),
+            Type::STREAM,
+            Some(Protocol::TCP),
+        )?;
+        socket.set_nonblocking(true)?;
+        socket
+    };
     if let Some(bind) = bind_address {
         socket.bind(&bind.into())?;
     }
@@ -120,12 +131,13 @@ impl Connecting {
         };
         let result = match outcome {
             Ok(()) => {
-                TcpTransport::from_registered(&self.reactor, stream, token).ok_or_else(|| {
-                    Failure::new(ConnectError::Io {
-                        address: Some(self.address),
-                        error: io::Error::other("the connecting socket lost its registration"),
+                TcpTransport::from_registered(&self.reactor, stream, token, Some(self.address))
+                    .ok_or_else(|| {
+                        Failure::new(ConnectError::Io {
+                            address: Some(self.address),
+                            error: io::Error::other("the connecting socket lost its registration"),
+                        })
                     })
-                })
             }
             Err(failure) => {
                 self.reactor.deregister(&mut stream, token);

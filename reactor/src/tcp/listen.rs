@@ -84,7 +84,7 @@ impl Port {
     }
 
     fn start_connection(&self, stream: mio::net::TcpStream, addr: SocketAddr) {
-        match TcpTransport::new(&self.reactor, stream) {
+        match TcpTransport::new(&self.reactor, stream, Some(addr)) {
             Ok(transport) => {
                 let protocol = self.factory.build_protocol(addr);
                 transport.attach_protocol(protocol);

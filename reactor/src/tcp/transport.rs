@@ -25,8 +25,9 @@ pub trait SocketStream: Read + Write + Source + 'static {
     const NAME: &'static str;
     /// Set the socket up once connected (`TCP_NODELAY` for TCP).
     fn configure(&self);
-    /// The peer's and our own IP address, where the socket has them.
-    fn addresses(&self) -> (Option<SocketAddr>, Option<SocketAddr>);
+    /// The peer's and our own IP address, where the socket has them; `peer` is the peer's
+    /// when the caller already knows it (connected to or accepted from), saving a syscall.
+    fn addresses(&self, peer: Option<SocketAddr>) -> (Option<SocketAddr>, Option<SocketAddr>);
     /// Make the coming close an abort (an RST for TCP; a Unix socket just closes).
     fn prepare_abort(&self);
 }
@@ -38,8 +39,11 @@ impl SocketStream for TcpStream {
         let _ = self.set_nodelay(true);
     }
 
-    fn addresses(&self) -> (Option<SocketAddr>, Option<SocketAddr>) {
-        (self.peer_addr().ok(), self.local_addr().ok())
+    fn addresses(&self, peer: Option<SocketAddr>) -> (Option<SocketAddr>, Option<SocketAddr>) {
+        (
+            peer.or_else(|| self.peer_addr().ok()),
+            self.local_addr().ok(),
+        )
     }
 
     fn prepare_abort(&self) {
@@ -54,7 +58,7 @@ impl SocketStream for mio::net::UnixStream {
 
     fn configure(&self) {}
 
-    fn addresses(&self) -> (Option<SocketAddr>, Option<SocketAddr>) {
+    fn addresses(&self, _peer: Option<SocketAddr>) -> (Option<SocketAddr>, Option<SocketAddr>) {
         (None, None)
     }
 
@@ -68,10 +72,11 @@ pub type TcpTransport = StreamTransport<TcpStream>;
 #[cfg(unix)]
 pub type UnixTransport = StreamTransport<mio::net::UnixStream>;
 
-/// Bytes read per `read` call (and the size of the reused read buffer).
-const READ_SIZE: usize = 64 * 1024;
-/// Below this much room the read buffer is renewed.
-const MIN_READ_SPACE: usize = 8 * 1024;
+/// The read buffer of a new connection: enough for a small response, cheap to zero-fill for
+/// a connection that carries only one.
+const FIRST_READ_SIZE: usize = 4 * 1024;
+/// The read buffer grows (fourfold each time a read fills it) up to this.
+const MAX_READ_SIZE: usize = 64 * 1024;
 /// Slices per vectored write.
 const MAX_IOV: usize = 16;
 /// Reads per readiness event before yielding to the rest of the loop.
@@ -100,6 +105,9 @@ pub struct StreamTransport<S> {
     protocol: RefCell<Option<Rc<dyn IProtocol>>>,
     state: Cell<State>,
     read_buf: RefCell<BytesMut>,
+    /// The size the read buffer is renewed at: [`FIRST_READ_SIZE`] growing to
+    /// [`MAX_READ_SIZE`].
+    read_size: Cell<usize>,
     write_buf: RefCell<BytesMut>,
     reading_paused: Cell<bool>,
     /// Readiness arrived (or may have) while reads were paused or not yet attached.
@@ -111,10 +119,14 @@ pub struct StreamTransport<S> {
 }
 
 impl<S: SocketStream> StreamTransport<S> {
-    /// Wrap a connected socket and register it with the reactor. No protocol yet: see
-    /// [`attach_protocol`](IConnection::attach_protocol).
-    pub(crate) fn new(reactor: &Reactor, mut stream: S) -> io::Result<Rc<StreamTransport<S>>> {
-        let transport = StreamTransport::build(reactor, &stream);
+    /// Wrap a connected socket (from `peer`, when known) and register it with the reactor. No
+    /// protocol yet: see [`attach_protocol`](IConnection::attach_protocol).
+    pub(crate) fn new(
+        reactor: &Reactor,
+        mut stream: S,
+        peer: Option<SocketAddr>,
+    ) -> io::Result<Rc<StreamTransport<S>>> {
+        let transport = StreamTransport::build(reactor, &stream, peer);
         let handler: Rc<dyn Readiness> = transport.clone();
         let token = reactor.register(
             &mut stream,
@@ -126,13 +138,15 @@ impl<S: SocketStream> StreamTransport<S> {
         Ok(transport)
     }
 
-    /// Take over a socket already registered (READABLE | WRITABLE) under `token`.
+    /// Take over a socket (connected to `peer`, when known) already registered
+    /// (READABLE | WRITABLE) under `token`.
     pub(crate) fn from_registered(
         reactor: &Reactor,
         stream: S,
         token: Token,
+        peer: Option<SocketAddr>,
     ) -> Option<Rc<StreamTransport<S>>> {
-        let transport = StreamTransport::build(reactor, &stream);
+        let transport = StreamTransport::build(reactor, &stream, peer);
         let handler: Rc<dyn Readiness> = transport.clone();
         if !reactor.replace_handler(token, handler) {
             return None;
@@ -142,9 +156,9 @@ impl<S: SocketStream> StreamTransport<S> {
         Some(transport)
     }
 
-    fn build(reactor: &Reactor, stream: &S) -> Rc<StreamTransport<S>> {
+    fn build(reactor: &Reactor, stream: &S, peer: Option<SocketAddr>) -> Rc<StreamTransport<S>> {
         stream.configure();
-        let (peer, host) = stream.addresses();
+        let (peer, host) = stream.addresses(peer);
         Rc::new_cyclic(|me| StreamTransport {
             reactor: reactor.clone(),
             me: me.clone(),
@@ -153,6 +167,7 @@ impl<S: SocketStream> StreamTransport<S> {
             protocol: RefCell::new(None),
             state: Cell::new(State::Unattached),
             read_buf: RefCell::new(BytesMut::new()),
+            read_size: Cell::new(FIRST_READ_SIZE),
             write_buf: RefCell::new(BytesMut::new()),
             reading_paused: Cell::new(false),
             read_pending: Cell::new(true),
@@ -188,12 +203,19 @@ impl<S: SocketStream> StreamTransport<S> {
         self.reactor.call_soon(move || {
             if let Some(me) = me.upgrade() {
                 me.read_scheduled.set(false);
-                me.do_read();
+                me.do_read(false);
             }
         });
     }
 
-    fn do_read(&self) {
+    /// Read what the socket holds and hand it to the protocol.
+    ///
+    /// With `stop_at_short_read`, a read that returns less than the room offered ends the turn
+    /// without the extra `read` that would only say `WouldBlock`: the socket was drained at
+    /// that moment, and bytes arriving later raise a new edge-triggered event. It is only set
+    /// for an event that did not report the peer closing (that report may not come again, so
+    /// then the socket is read until it says `WouldBlock` or end of file).
+    fn do_read(&self, stop_at_short_read: bool) {
         if self.reading_paused.get() || self.state.get() == State::Unattached {
             self.read_pending.set(true);
             return;
@@ -208,16 +230,19 @@ impl<S: SocketStream> StreamTransport<S> {
                 self.read_pending.set(true);
                 return;
             }
-            let data = {
+            let (data, drained) = {
                 let mut buf = self.read_buf.borrow_mut();
                 // The buffer stays zero-filled: each read fills its front, which is split off.
-                // Refill only when little is left (reusing the allocation when every earlier
-                // chunk has been dropped), so nothing stale is ever copied.
-                if buf.len() < MIN_READ_SPACE {
+                // Refill only when little is left (an eighth of its size; reusing the
+                // allocation when every earlier chunk has been dropped), so nothing stale is
+                // ever copied.
+                let size = self.read_size.get();
+                if buf.len() < size / 8 {
                     buf.clear();
-                    buf.reserve(READ_SIZE);
-                    buf.resize(READ_SIZE, 0);
+                    buf.reserve(size);
+                    buf.resize(size, 0);
                 }
+                let room = buf.len();
                 let result = match self.stream.borrow_mut().as_mut() {
                     Some(stream) => stream.read(&mut buf[..]),
                     None => return,
@@ -225,10 +250,16 @@ impl<S: SocketStream> StreamTransport<S> {
                 match result {
                     Ok(0) => {
                         drop(buf);
-                        self.connection_closed(Failure::new(ConnectionDone));
+                        self.connection_closed(Failure::without_backtrace(ConnectionDone));
                         return;
                     }
-                    Ok(n) => buf.split_to(n).freeze(),
+                    Ok(n) => {
+                        if n == room && size < MAX_READ_SIZE {
+                            // A full read: more is coming; read it in larger pieces.
+                            self.read_size.set((size * 4).min(MAX_READ_SIZE));
+                        }
+                        (buf.split_to(n).freeze(), stop_at_short_read && n < room)
+                    }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                     Err(error) => {
@@ -241,6 +272,9 @@ impl<S: SocketStream> StreamTransport<S> {
             let protocol = self.protocol.borrow().clone();
             if let Some(protocol) = protocol {
                 protocol.data_received(data);
+            }
+            if drained {
+                return;
             }
         }
         // Still readable after a full turn's worth: let others run, then go on.
@@ -284,7 +318,7 @@ impl<S: SocketStream> StreamTransport<S> {
             && self.state.get() == State::Disconnecting
             && !self.producer.is_registered()
         {
-            self.connection_closed(Failure::new(ConnectionDone));
+            self.connection_closed(Failure::without_backtrace(ConnectionDone));
             return;
         }
         self.producer.after_drain(backlog, LOW_WATER);
@@ -379,8 +413,9 @@ impl<S: SocketStream> Readiness for StreamTransport<S> {
         if event.is_writable() && !self.write_buf.borrow().is_empty() {
             self.do_write();
         }
-        if event.is_readable() || event.is_read_closed() || event.is_error() {
-            self.do_read();
+        let closing = event.is_read_closed() || event.is_error();
+        if event.is_readable() || closing {
+            self.do_read(!closing);
         }
     }
 }
@@ -397,7 +432,7 @@ impl<S: SocketStream> IConsumer for StreamTransport<S> {
     fn unregister_producer(&self) {
         self.producer.unregister();
         if self.state.get() == State::Disconnecting && self.write_buf.borrow().is_empty() {
-            self.close_later(Failure::new(ConnectionDone));
+            self.close_later(Failure::without_backtrace(ConnectionDone));
         }
     }
 
@@ -436,7 +471,7 @@ impl<S: SocketStream> ITransport for StreamTransport<S> {
             State::Open | State::Unattached => {
                 self.state.set(State::Disconnecting);
                 if self.write_buf.borrow().is_empty() && !self.producer.is_registered() {
-                    self.close_later(Failure::new(ConnectionDone));
+                    self.close_later(Failure::without_backtrace(ConnectionDone));
                 }
             }
             State::Disconnecting | State::Closed => {}

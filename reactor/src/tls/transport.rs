@@ -370,7 +370,7 @@ impl IProtocol for TLSMemoryBIOProtocol {
         } else if self.received_close_notify.get() {
             // The TLS stream ended cleanly; how TCP went down after it (our answering
             // close_notify may meet a closed socket and a reset) does not matter.
-            Failure::new(ConnectionDone)
+            Failure::without_backtrace(ConnectionDone)
         } else if self.sent_close_notify.get() {
             reason
         } else if reason.check::<ConnectionDone>() {

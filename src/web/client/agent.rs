@@ -11,12 +11,14 @@ use crate::web::http_headers::{is_token, Headers};
 use crate::web::iweb::{IAgent, IBodyProducer};
 use crate::web::newclient::{HTTP11ClientProtocol, Request};
 use crate::web::response::Response;
+use bytes::Bytes;
 use reactor::defer::TimeoutError;
 use reactor::defer::{Deferred, Failure};
 use reactor::endpoints::HostnameEndpoint;
 use reactor::error::ConnectError;
 use reactor::interfaces::{IReactorTime, IStreamClientEndpoint};
 use reactor::Reactor;
+use std::cell::RefCell;
 use std::fmt;
 use std::net::SocketAddr;
 use std::rc::Rc;
@@ -117,6 +119,8 @@ pub struct Agent {
     /// Time the connect phase of every request on `clock` too, whatever the endpoint (set by
     /// [`IAgent::with_connect_timeout`]).
     connect_guard: Option<f64>,
+    /// The last URI parsed, shared by clones (see [`Agent::parse_uri`]).
+    last_uri: Rc<RefCell<Option<Rc<ParsedURI>>>>,
 }
 
 impl Agent {
@@ -130,6 +134,7 @@ impl Agent {
             bind_address: None,
             tls_policy: AgentPolicy::default_policy(),
             connect_guard: None,
+            last_uri: Rc::default(),
         }
     }
 
@@ -164,6 +169,7 @@ impl Agent {
             bind_address: None,
             tls_policy: AgentPolicy::default_policy(),
             connect_guard: None,
+            last_uri: Rc::default(),
         }
     }
 
@@ -224,6 +230,19 @@ impl Agent {
         }
     }
 
+    /// What `uri` says about where to connect and what to send, parsed once per URI string: the
+    /// agent remembers the last URI it parsed (clones of the agent share the memory), so a
+    /// program that requests the same URI over and over parses it once.
+    fn parse_uri(&self, uri: &str) -> Result<Rc<ParsedURI>, Failure> {
+        let last = self.last_uri.borrow().clone();
+        if let Some(parsed) = last.filter(|p| p.uri == uri) {
+            return Ok(parsed);
+        }
+        let parsed = Rc::new(ParsedURI::parse(uri)?);
+        *self.last_uri.borrow_mut() = Some(parsed.clone());
+        Ok(parsed)
+    }
+
     fn prepare(
         &self,
         method: &str,
@@ -231,6 +250,60 @@ impl Agent {
         headers: Option<Headers>,
         body_producer: Option<Rc<dyn IBodyProducer>>,
     ) -> Result<(PoolKey, Rc<dyn IStreamClientEndpoint>, Request), Failure> {
+        let parsed = self.parse_uri(uri)?;
+        if !is_token(method.as_bytes()) {
+            return Err(Failure::new(RequestGenerationFailed::new(vec![
+                Failure::new(ProtocolError::InvalidMethod),
+            ])));
+        }
+        let endpoint = self.endpoint(parsed.scheme, &parsed.host, parsed.port)?;
+        let request = Request {
+            method: method_bytes(method),
+            target: parsed.target.clone(),
+            host: parsed.host_header.clone(),
+            absolute_uri: uri.to_owned(),
+            headers: headers.unwrap_or_default(),
+            body_producer,
+            persistent: self.pool.persistent(),
+        };
+        let key_scheme = match &self.endpoints {
+            Endpoints::Factory(factory) => factory.pool_key_scheme(parsed.scheme),
+            Endpoints::Standard(_) => None,
+        }
+        .unwrap_or_else(|| self.tls_policy.pool_scheme(parsed.scheme));
+        Ok((
+            (key_scheme, parsed.host.clone(), parsed.port),
+            endpoint,
+            request,
+        ))
+    }
+}
+
+/// The method as the request's bytes; the common ones without allocating.
+fn method_bytes(method: &str) -> Bytes {
+    const COMMON: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"];
+    match COMMON.iter().find(|m| **m == method) {
+        Some(m) => Bytes::from_static(m.as_bytes()),
+        None => Bytes::copy_from_slice(method.as_bytes()),
+    }
+}
+
+/// The parts of an `http` or `https` URI a request is made from.
+struct ParsedURI {
+    /// The URI as given.
+    uri: String,
+    scheme: &'static str,
+    /// A name or an IP address, without brackets.
+    host: String,
+    port: u16,
+    /// The `Host` header: the host as in the URI, with the port unless it is the default.
+    host_header: Bytes,
+    /// Path and query.
+    target: Bytes,
+}
+
+impl ParsedURI {
+    fn parse(uri: &str) -> Result<ParsedURI, Failure> {
         let invalid = |reason: &str| InvalidURI {
             uri: uri.to_owned(),
             reason: reason.to_owned(),
@@ -249,22 +322,21 @@ impl Agent {
             ))));
         }
         let url = Url::parse(uri).map_err(|e| invalid(&e.to_string()))?;
-        let scheme = url.scheme().to_owned();
-        if scheme != "http" && scheme != "https" {
-            return Err(Failure::new(SchemeNotSupported { scheme }));
-        }
-        if !is_token(method.as_bytes()) {
-            return Err(Failure::new(RequestGenerationFailed::new(vec![
-                Failure::new(ProtocolError::InvalidMethod),
-            ])));
-        }
+        let (scheme, default_port) = match url.scheme() {
+            "http" => ("http", 80),
+            "https" => ("https", 443),
+            other => {
+                return Err(Failure::new(SchemeNotSupported {
+                    scheme: other.to_owned(),
+                }))
+            }
+        };
         let host = match url.host() {
             Some(Host::Domain(d)) => d.to_owned(),
             Some(Host::Ipv4(a)) => a.to_string(),
             Some(Host::Ipv6(a)) => a.to_string(),
             None => return Err(Failure::new(invalid("no host"))),
         };
-        let default_port = if scheme == "https" { 443 } else { 80 };
         let port = url.port().unwrap_or(default_port);
         let host_str = url.host_str().unwrap_or_default();
         let host_header = if port == default_port {
@@ -277,22 +349,14 @@ impl Agent {
             target.push('?');
             target.push_str(query);
         }
-        let endpoint = self.endpoint(&scheme, &host, port)?;
-        let mut request = Request::new(
-            method.as_bytes().to_vec(),
-            target,
-            host_header,
-            headers.unwrap_or_default(),
-        )
-        .persistent(self.pool.persistent())
-        .absolute_uri(uri);
-        request.body_producer = body_producer;
-        let key_scheme = match &self.endpoints {
-            Endpoints::Factory(factory) => factory.pool_key_scheme(&scheme),
-            Endpoints::Standard(_) => None,
-        }
-        .unwrap_or_else(|| self.tls_policy.pool_scheme(&scheme));
-        Ok(((key_scheme, host, port), endpoint, request))
+        Ok(ParsedURI {
+            uri: uri.to_owned(),
+            scheme,
+            host,
+            port,
+            host_header: host_header.into(),
+            target: target.into(),
+        })
     }
 }
 

@@ -156,14 +156,12 @@ impl HTTPConnectionPool {
         loop {
             let cached = {
                 let mut connections = self.inner.connections.borrow_mut();
+                // An emptied stack stays: the connection taken usually comes back to it, and
+                // the key is not allocated again. `remove` drops empty stacks.
                 let Some(stack) = connections.get_mut(key) else {
                     break;
                 };
-                let cached = stack.pop();
-                if stack.is_empty() {
-                    connections.remove(key);
-                }
-                cached
+                stack.pop()
             };
             let Some(cached) = cached else { break };
             cached.timeout.cancel().ok();
@@ -268,7 +266,8 @@ impl HTTPConnectionPool {
             }
         };
         let pool = Rc::downgrade(&self.inner);
-        let k = key.clone();
+        // Shared by the connection's idle timeouts, so returning it allocates no key.
+        let k = Rc::new(key.clone());
         protocol.set_quiescent_callback(move |connection| {
             if let Some(inner) = pool.upgrade() {
                 HTTPConnectionPool { inner }.put_connection(&k, connection);
@@ -296,13 +295,13 @@ impl HTTPConnectionPool {
     }
 
     /// Take back an idle connection (Twisted's `_putConnection`).
-    fn put_connection(&self, key: &PoolKey, connection: Rc<HTTP11ClientProtocol>) {
+    fn put_connection(&self, key: &Rc<PoolKey>, connection: Rc<HTTP11ClientProtocol>) {
         if !self.inner.persistent || self.inner.max_persistent_per_host.get() == 0 {
             connection.lose_connection();
             return;
         }
         let pool = Rc::downgrade(&self.inner);
-        let k = key.clone();
+        let k = Rc::clone(key);
         let weak = Rc::downgrade(&connection);
         let timeout = self.inner.clock.call_later(
             self.inner.cached_connection_timeout.get(),
@@ -313,19 +312,27 @@ impl HTTPConnectionPool {
                 }
             }),
         );
+        let cached = Cached {
+            connection,
+            timeout,
+        };
         let evicted = {
             let mut connections = self.inner.connections.borrow_mut();
-            let stack = connections.entry(key.clone()).or_default();
-            let evicted = if stack.len() >= self.inner.max_persistent_per_host.get() {
-                Some(stack.remove(0))
-            } else {
-                None
-            };
-            stack.push(Cached {
-                connection,
-                timeout,
-            });
-            evicted
+            match connections.get_mut(&**key) {
+                Some(stack) => {
+                    let evicted = if stack.len() >= self.inner.max_persistent_per_host.get() {
+                        Some(stack.remove(0))
+                    } else {
+                        None
+                    };
+                    stack.push(cached);
+                    evicted
+                }
+                None => {
+                    connections.insert(PoolKey::clone(key), vec![cached]);
+                    None
+                }
+            }
         };
         if let Some(old) = evicted {
             old.timeout.cancel().ok();

@@ -1,6 +1,7 @@
 //! Agent, pool and producers over in-memory connections and a deterministic clock.
 
 use super::*;
+use crate::web::error::{InvalidURI, RequestGenerationFailed};
 use crate::web::iweb::{IAgent, IBodyProducer};
 use bytes::Bytes;
 use reactor::defer::{Deferred, Failure};
@@ -154,6 +155,33 @@ fn host_header_and_request_target() {
     let asked = world.factory.asked.borrow();
     assert_eq!(asked[2], ("http".to_owned(), "::1".to_owned(), 8080));
     assert_eq!(asked[3], ("http".to_owned(), "example.com".to_owned(), 80));
+}
+
+#[test]
+fn a_uri_parsed_once_is_sent_right_again_and_after_another() {
+    let world = World::new(true);
+    let (a, b) = ("http://example.com:8080/a?x=1", "http://example.com:8080/b");
+    for uri in [a, a, b, a] {
+        world.get(uri);
+    }
+    let sent = world.received(0);
+    let head = |target: &str| format!("GET {target} HTTP/1.1\r\nHost: example.com:8080\r\n\r\n");
+    assert_eq!(
+        sent,
+        [head("/a?x=1"), head("/a?x=1"), head("/b"), head("/a?x=1")].concat()
+    );
+    // The endpoint factory is still asked for every request.
+    assert_eq!(world.factory.asked.borrow().len(), 4);
+    // A clone of the agent shares what was parsed, and bad URIs are still refused.
+    let clone = world.agent.clone();
+    assert_eq!(&world.get(a)[..], b"ok");
+    let failure = clone
+        .request("GET", "http://", None, None)
+        .take_result()
+        .unwrap();
+    assert!(failure.unwrap_err().check::<InvalidURI>());
+    let failure = clone.request("G T", a, None, None).take_result().unwrap();
+    assert!(failure.unwrap_err().check::<RequestGenerationFailed>());
 }
 
 #[test]

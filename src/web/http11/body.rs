@@ -6,8 +6,9 @@
 //! CVE-2022-24801; trailers are read and discarded.
 
 use super::error::ProtocolError;
+use super::read_buffer::ReadBuffer;
 use super::{MAX_CHUNK_EXTENSIONS_SIZE, MAX_TRAILERS_SIZE, MAX_TRAILER_LINES};
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::Bytes;
 
 /// The most hexadecimal digits a chunk size may have (fits in a `u64`).
 const MAX_CHUNK_SIZE_DIGITS: usize = 16;
@@ -51,7 +52,10 @@ impl BodyDecoder {
     }
 
     /// Takes the next piece of body from the front of `buf`.
-    pub(crate) fn decode(&mut self, buf: &mut BytesMut) -> Result<BodyProgress, ProtocolError> {
+    pub(crate) fn decode<B: ReadBuffer>(
+        &mut self,
+        buf: &mut B,
+    ) -> Result<BodyProgress, ProtocolError> {
         match self {
             BodyDecoder::Length { remaining: 0, .. } => Ok(BodyProgress::Done),
             BodyDecoder::Length { remaining, .. } => {
@@ -60,11 +64,11 @@ impl BodyDecoder {
                 }
                 let n = (*remaining).min(buf.len() as u64);
                 *remaining -= n;
-                Ok(BodyProgress::Data(buf.split_to(n as usize).freeze()))
+                Ok(BodyProgress::Data(buf.take_front(n as usize)))
             }
             BodyDecoder::Chunked(chunked) => chunked.decode(buf),
             BodyDecoder::UntilClose if buf.is_empty() => Ok(BodyProgress::NeedMore),
-            BodyDecoder::UntilClose => Ok(BodyProgress::Data(buf.split().freeze())),
+            BodyDecoder::UntilClose => Ok(BodyProgress::Data(buf.take_front(buf.len()))),
         }
     }
 
@@ -114,13 +118,13 @@ pub(crate) struct ChunkedDecoder {
 }
 
 impl ChunkedDecoder {
-    fn decode(&mut self, buf: &mut BytesMut) -> Result<BodyProgress, ProtocolError> {
+    fn decode<B: ReadBuffer>(&mut self, buf: &mut B) -> Result<BodyProgress, ProtocolError> {
         loop {
             match &mut self.state {
                 ChunkState::Size { scanned } => match parse_size_line(buf, scanned)? {
                     None => return Ok(BodyProgress::NeedMore),
                     Some((size, line_len)) => {
-                        buf.advance(line_len);
+                        buf.skip_front(line_len);
                         self.state = if size == 0 {
                             ChunkState::Trailers {
                                 size: 0,
@@ -141,7 +145,7 @@ impl ChunkedDecoder {
                     if *remaining == 0 {
                         self.state = ChunkState::DataEnd;
                     }
-                    return Ok(BodyProgress::Data(buf.split_to(n as usize).freeze()));
+                    return Ok(BodyProgress::Data(buf.take_front(n as usize)));
                 }
                 ChunkState::DataEnd => {
                     if !b"\r\n".starts_with(&buf[..buf.len().min(2)]) {
@@ -150,7 +154,7 @@ impl ChunkedDecoder {
                     if buf.len() < 2 {
                         return Ok(BodyProgress::NeedMore);
                     }
-                    buf.advance(2);
+                    buf.skip_front(2);
                     self.state = ChunkState::Size { scanned: 0 };
                 }
                 ChunkState::Trailers {
@@ -176,7 +180,7 @@ impl ChunkedDecoder {
                         }
                         *scanned = 0;
                     }
-                    buf.advance(line_len);
+                    buf.skip_front(line_len);
                     if is_end {
                         self.state = ChunkState::Done;
                     }

@@ -8,7 +8,7 @@
 //! * [`write_request_head`] writes a request head; [`BodyEncoder`] frames
 //!   the body (`Content-Length` or chunked).
 //! * [`absolute_form_target`] builds the target of a request to a forward proxy.
-//! * [`ResponseParser`] turns the read buffer into [`ResponseEvent`]s.
+//! * [`ResponseParser`] turns the read buffer (a [`ReadBuffer`]) into [`ResponseEvent`]s.
 //! * Every failure is one [`ProtocolError`] variant.
 //!
 //! # One request/response exchange
@@ -108,11 +108,14 @@
 
 pub(crate) mod body;
 mod error;
+mod read_buffer;
 mod request;
 mod response;
+mod scan;
 mod target;
 
 pub use error::ProtocolError;
+pub use read_buffer::ReadBuffer;
 pub use request::{write_request_head, BodyEncoder, BodyFraming, ChunkFrame, RequestHead};
 pub use response::{ResponseEvent, ResponseHead, ResponseParser};
 pub use target::absolute_form_target;

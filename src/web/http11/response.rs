@@ -2,9 +2,11 @@
 
 use super::body::{BodyDecoder, BodyProgress};
 use super::error::ProtocolError;
+use super::read_buffer::ReadBuffer;
+use super::scan::find_lf;
 use super::{MAX_HEADERS, MAX_HEAD_SIZE};
 use crate::web::http_headers::Headers;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 /// The status line and headers of a final (non-1xx) response.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,7 +102,7 @@ impl ResponseParser {
     /// Between calls the caller should only append to `buf`: the parser
     /// remembers how far it already scanned so that a head or chunk-size
     /// line arriving in small pieces is scanned once.
-    pub fn parse(&mut self, buf: &mut BytesMut) -> Result<ResponseEvent, ProtocolError> {
+    pub fn parse<B: ReadBuffer>(&mut self, buf: &mut B) -> Result<ResponseEvent, ProtocolError> {
         let result = self.step(buf);
         if let Err(e) = &result {
             self.state = State::Failed(e.clone());
@@ -148,7 +150,7 @@ impl ResponseParser {
         matches!(self.state, State::Done { .. })
     }
 
-    fn step(&mut self, buf: &mut BytesMut) -> Result<ResponseEvent, ProtocolError> {
+    fn step<B: ReadBuffer>(&mut self, buf: &mut B) -> Result<ResponseEvent, ProtocolError> {
         loop {
             match &mut self.state {
                 State::Failed(e) => return Err(e.clone()),
@@ -193,7 +195,7 @@ impl ResponseParser {
                         return Err(ProtocolError::HeadTooLarge);
                     }
                     *scanned = 0;
-                    let head = parse_head(buf.split_to(end).freeze())?;
+                    let head = parse_head(buf.take_front(end))?;
                     match head.code {
                         101 => return Err(ProtocolError::UnexpectedSwitchingProtocols),
                         100..=199 => continue,
@@ -234,7 +236,7 @@ impl ResponseParser {
 /// a head arriving in pieces is scanned once.
 fn find_head_end(buf: &[u8], scanned: &mut usize) -> Option<usize> {
     let mut from = (*scanned).min(buf.len());
-    while let Some(p) = buf[from..].iter().position(|&b| b == b'\n') {
+    while let Some(p) = find_lf(&buf[from..]) {
         let lf = from + p;
         match (buf.get(lf + 1), buf.get(lf + 2)) {
             (Some(b'\n'), _) => return Some(lf + 2),
@@ -253,7 +255,7 @@ fn find_head_end(buf: &[u8], scanned: &mut usize) -> Option<usize> {
 /// Parses a complete head: status line, then headers with httparse. Header
 /// names, values and the phrase are slices of `head`, not copies.
 fn parse_head(head: Bytes) -> Result<ResponseHead, ProtocolError> {
-    let lf = head.iter().position(|&b| b == b'\n').unwrap_or(head.len());
+    let lf = find_lf(&head).unwrap_or(head.len());
     let line = &head[..lf];
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     let StatusLine {

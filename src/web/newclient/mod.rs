@@ -13,4 +13,6 @@ pub use protocol::HTTP11ClientProtocol;
 pub use request::Request;
 
 #[cfg(test)]
+mod piece_tests;
+#[cfg(test)]
 mod tests;

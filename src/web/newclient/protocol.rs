@@ -33,6 +33,11 @@ struct Inner {
     info: Option<RequestInfo>,
     parser: Option<ResponseParser>,
     buf: BytesMut,
+    /// A received piece being parsed in place (see `data_received`); what is left of it comes
+    /// before `buf`, which is empty while there is one.
+    piece: Option<Bytes>,
+    /// `data_received`'s parse loop is running.
+    parsing: bool,
     ever_received: bool,
     /// The body of the response being read.
     body: Option<Rc<BodyChannel>>,
@@ -120,7 +125,7 @@ impl HTTP11ClientProtocol {
     /// Fails with [`RequestNotSent`] while another request is in flight or once the connection
     /// is closed, and with [`RequestGenerationFailed`] (nothing written) for an invalid method,
     /// target or host. Cancelling it aborts the connection.
-    pub fn request(&self, request: Request) -> Deferred<Response> {
+    pub fn request(&self, mut request: Request) -> Deferred<Response> {
         let transport = {
             let s = self.s.borrow();
             match &s.transport {
@@ -176,7 +181,11 @@ impl HTTP11ClientProtocol {
             let mut s = self.s.borrow_mut();
             s.busy = true;
             s.finished = Some(finished.clone());
-            s.info = Some(request.info());
+            // The request is sent once: its URI moves to the response rather than being copied.
+            s.info = Some(RequestInfo {
+                method: request.method.clone(),
+                absolute_uri: std::mem::take(&mut request.absolute_uri),
+            });
             s.parser = Some(ResponseParser::new(&request.method[..] == b"HEAD"));
             s.buf.clear();
             s.ever_received = false;
@@ -290,7 +299,7 @@ impl HTTP11ClientProtocol {
             let mut s = self.s.borrow_mut();
             let channel = BodyChannel::new(s.transport.clone());
             s.body = Some(channel.clone());
-            let info = s.info.clone().expect("a request is in flight");
+            let info = s.info.take().expect("a request is in flight");
             (s.finished.take(), Response::new(head, info, channel))
         };
         match finished {
@@ -299,7 +308,9 @@ impl HTTP11ClientProtocol {
             }
             None => {
                 // The request already failed (its body could not be sent): drop the body.
-                response.body_channel().finish(Failure::new(ResponseDone));
+                response
+                    .body_channel()
+                    .finish(Failure::without_backtrace(ResponseDone));
             }
         }
     }
@@ -340,11 +351,20 @@ impl HTTP11ClientProtocol {
         }
         if let Some(body) = body {
             let reason = if potential_data_loss {
-                Failure::new(PotentialDataLoss)
+                Failure::without_backtrace(PotentialDataLoss)
             } else {
-                Failure::new(ResponseDone)
+                Failure::without_backtrace(ResponseDone)
             };
             body.finish(reason);
+        }
+    }
+
+    /// The parse loop ends: what the parser left of a piece parsed in place goes to the read
+    /// buffer, for the next call (or, after the response, so that the connection is not reused).
+    fn end_parsing(&self, s: &mut Inner) {
+        s.parsing = false;
+        if let Some(rest) = s.piece.take().filter(|r| !r.is_empty()) {
+            s.buf.extend_from_slice(&rest);
         }
     }
 
@@ -372,6 +392,9 @@ impl IProtocol for HTTP11ClientProtocol {
     }
 
     fn data_received(&self, data: Bytes) {
+        // A piece arriving when nothing is left over from the last one is parsed in place: body
+        // pieces and header values are slices of it, not copies. Otherwise (or for what is left
+        // of it when the parser needs more) the bytes go to the read buffer.
         let unsolicited = {
             let mut s = self.s.borrow_mut();
             if s.lost {
@@ -380,8 +403,23 @@ impl IProtocol for HTTP11ClientProtocol {
             if s.parser.is_none() {
                 true
             } else {
-                s.buf.extend_from_slice(&data);
                 s.ever_received = true;
+                if s.parsing {
+                    // Called again from code the parse loop below called (a body protocol
+                    // flushing an in-memory pump): queue behind what the loop has not parsed,
+                    // and let the loop go on.
+                    if let Some(rest) = s.piece.take() {
+                        s.buf.extend_from_slice(&rest);
+                    }
+                    s.buf.extend_from_slice(&data);
+                    return;
+                }
+                if s.buf.is_empty() {
+                    s.piece = Some(data);
+                } else {
+                    s.buf.extend_from_slice(&data);
+                }
+                s.parsing = true;
                 false
             }
         };
@@ -395,8 +433,11 @@ impl IProtocol for HTTP11ClientProtocol {
                 let mut s = self.s.borrow_mut();
                 let s = &mut *s;
                 match s.parser.as_mut() {
-                    Some(parser) if !s.lost => parser.parse(&mut s.buf),
-                    _ => return,
+                    Some(parser) if !s.lost => match s.piece.as_mut() {
+                        Some(piece) => parser.parse(piece),
+                        None => parser.parse(&mut s.buf),
+                    },
+                    _ => return self.end_parsing(s),
                 }
             };
             match event {
@@ -410,9 +451,15 @@ impl IProtocol for HTTP11ClientProtocol {
                 Ok(ResponseEvent::Done {
                     reusable,
                     potential_data_loss,
-                }) => return self.response_done(reusable, potential_data_loss),
-                Ok(ResponseEvent::NeedMore) => return,
-                Err(e) => return self.parse_failed(e),
+                }) => {
+                    self.end_parsing(&mut self.s.borrow_mut());
+                    return self.response_done(reusable, potential_data_loss);
+                }
+                Ok(ResponseEvent::NeedMore) => return self.end_parsing(&mut self.s.borrow_mut()),
+                Err(e) => {
+                    self.end_parsing(&mut self.s.borrow_mut());
+                    return self.parse_failed(e);
+                }
             }
         }
     }
@@ -457,8 +504,8 @@ impl IProtocol for HTTP11ClientProtocol {
                 Some(Ok(ResponseEvent::Done {
                     potential_data_loss: true,
                     ..
-                })) => Failure::new(PotentialDataLoss),
-                Some(Ok(_)) => Failure::new(ResponseDone),
+                })) => Failure::without_backtrace(PotentialDataLoss),
+                Some(Ok(_)) => Failure::without_backtrace(ResponseDone),
                 Some(Err(e)) => Failure::new(ResponseFailed::new(vec![
                     reason.clone(),
                     protocol_failure(e),

@@ -3,7 +3,6 @@
 
 use crate::web::http_headers::Headers;
 use crate::web::iweb::IBodyProducer;
-use crate::web::response::RequestInfo;
 use bytes::Bytes;
 use std::fmt;
 use std::rc::Rc;
@@ -72,13 +71,6 @@ impl Request {
     pub fn absolute_uri(mut self, uri: impl Into<String>) -> Request {
         self.absolute_uri = uri.into();
         self
-    }
-
-    pub(crate) fn info(&self) -> RequestInfo {
-        RequestInfo {
-            method: self.method.clone(),
-            absolute_uri: self.absolute_uri.clone(),
-        }
     }
 }
 
