@@ -29,10 +29,13 @@ fn model_check(name: &[u8], values: &[&[u8]]) -> Result<(), HeaderError> {
     Ok(())
 }
 
-/// The model: names in order of first appearance, each with its spelled values.
+/// One field line of the model: the name as spelled, and the value.
+type Line = (Vec<u8>, Vec<u8>);
+
+/// The model: names in order of first appearance, each with its lines.
 #[derive(Default)]
 struct Model {
-    groups: Vec<(Vec<u8>, Vec<(Vec<u8>, Vec<u8>)>)>,
+    groups: Vec<(Vec<u8>, Vec<Line>)>,
 }
 
 impl Model {
@@ -72,7 +75,7 @@ impl Model {
         }
     }
 
-    fn entries(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+    fn entries(&self) -> Vec<Line> {
         self.groups.iter().flat_map(|(_, e)| e.clone()).collect()
     }
 }
@@ -166,7 +169,7 @@ pub fn headers(data: &[u8]) {
         if model_token(&name) && !names.contains(&name) {
             names.push(name);
         }
-        let got: Vec<(Vec<u8>, Vec<u8>)> = headers
+        let got: Vec<Line> = headers
             .iter()
             .map(|(n, v)| (n.to_vec(), v.to_vec()))
             .collect();
