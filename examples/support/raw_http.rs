@@ -184,9 +184,13 @@ pub fn serve(config: ServerConfig) -> ! {
         .expect("a tokio runtime");
     let connections = Arc::new(AtomicU64::new(0));
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
+        // A long accept queue (the kernel caps it at net.core.somaxconn), so that thousands of
+        // connections opened at once are not dropped and retried a second later.
+        let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+        socket
+            .bind("127.0.0.1:0".parse().expect("an address"))
             .expect("bind 127.0.0.1:0");
+        let listener = socket.listen(65_535).expect("listen");
         let port = listener.local_addr().expect("local addr").port();
         println!("port {port}");
         std::io::stdout().flush().expect("stdout");
