@@ -2,7 +2,7 @@
 //! with `multer` (an independent `multipart/form-data` parser) fed in pieces. Every field must
 //! come back once, in the writer's order (text fields, then files, each sorted by name), with
 //! its bytes; its name and file name too, when they hold nothing the writer must escape or
-//! drop (`"`, `\`, CR, LF). File parts are produced both ways the writer handles them: bodies
+//! drop (`"`, `\`, ASCII control bytes but tab). File parts are produced both ways the writer handles them: bodies
 //! in memory, and producers that stream.
 
 use crate::input::Input;
@@ -61,8 +61,10 @@ struct Want {
     body: Vec<u8>,
 }
 
+/// Whether the writer sends `s` as it is (it escapes `"` and `\`, and drops ASCII control
+/// bytes but tab).
 fn plain(s: &str) -> bool {
-    !s.contains(['"', '\\', '\r', '\n'])
+    !s.contains(['"', '\\']) && !s.chars().any(|c| c.is_ascii_control() && c != '\t')
 }
 
 /// Runs a future whose inputs are all in memory to the end.
