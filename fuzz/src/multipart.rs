@@ -2,8 +2,8 @@
 //! with `multer` (an independent `multipart/form-data` parser) fed in pieces. Every field must
 //! come back once, in the writer's order (text fields, then files, each sorted by name), with
 //! its bytes; its name and file name too, when they hold nothing the writer must escape or
-//! drop (`"`, `\`, ASCII control bytes but tab). File parts are produced both ways the writer handles them: bodies
-//! in memory, and producers that stream.
+//! drop (`"`, `\`, ASCII control bytes but tab). File parts are produced both ways the writer
+//! handles them: bodies in memory, and producers that stream.
 
 use crate::input::Input;
 use bytes::Bytes;
