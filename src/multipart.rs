@@ -130,12 +130,14 @@ impl fmt::Debug for MultiPartField {
     }
 }
 
-/// Header parameter values cannot hold CR or LF (they would end the header), and quotes are
-/// escaped so that a value cannot close its quoted string early.
+/// Header parameter values cannot hold CR or LF (they would end the header) nor any other
+/// ASCII control byte but tab (RFC 9110 field values; parsers such as httparse refuse the part),
+/// so these are dropped; quotes are escaped so that a value cannot close its quoted string
+/// early.
 fn escape(value: &str) -> String {
     value
         .chars()
-        .filter(|c| *c != '\r' && *c != '\n')
+        .filter(|c| !c.is_ascii_control() || *c == '\t')
         .flat_map(|c| match c {
             '"' => vec!['\\', '"'],
             '\\' => vec!['\\', '\\'],

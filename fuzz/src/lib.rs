@@ -6,6 +6,22 @@
 //! bytes, the same end (done, or an error), the same bytes left over. Along the way they check
 //! the parser's contract: body pieces are never empty, a body never exceeds its declared
 //! length, errors are sticky, nothing panics.
+//!
+//! The request-side targets have their oracles in their own modules: [`headers`] (the
+//! `Headers` name and value checks), [`cookie_jar`] (Set-Cookie parsing and the `Cookie`
+//! header the jar emits), [`params`] (treq's `params=` encoding) and [`multipart`] (the
+//! multipart writer, read back with `multer`). Their inputs are read with [`input::Input`].
+
+mod cookies;
+mod headers;
+pub mod input;
+mod multipart;
+mod params;
+
+pub use cookies::cookie_jar;
+pub use headers::headers;
+pub use multipart::multipart;
+pub use params::params;
 
 use bytes::BytesMut;
 use treq::web::http11::{BodyEncoder, BodyFraming, ProtocolError, ResponseEvent, ResponseParser};
