@@ -9,14 +9,27 @@
 //! registered with the reactor only when handed over).
 //!
 //! ```no_run
+//! use bytes::Bytes;
+//! use reactor::defer::Failure;
 //! use reactor::endpoints::UNIXClientEndpoint;
-//! use reactor::interfaces::IStreamClientEndpoint;
+//! use reactor::interfaces::{IProtocol, IStreamClientEndpoint, ITransport};
 //! use reactor::Reactor;
+//! use std::rc::Rc;
+//!
+//! struct Printer;
+//! impl IProtocol for Printer {
+//!     fn make_connection(&self, transport: Rc<dyn ITransport>) {
+//!         transport.write(b"GET /_ping HTTP/1.1\r\nHost: docker\r\n\r\n");
+//!     }
+//!     fn data_received(&self, data: Bytes) {
+//!         print!("{}", String::from_utf8_lossy(&data));
+//!     }
+//!     fn connection_lost(&self, _reason: Failure) {}
+//! }
 //!
 //! let reactor = Reactor::new();
 //! let endpoint = UNIXClientEndpoint::new(&reactor, "/var/run/docker.sock");
-//! # let protocol: std::rc::Rc<dyn reactor::interfaces::IProtocol> = unimplemented!();
-//! let d = endpoint.connect(protocol);
+//! let d = endpoint.connect(Rc::new(Printer));
 //! ```
 
 use crate::defer::{Deferred, Failure};
