@@ -4,17 +4,18 @@
 //! (`-` for none), sets a `Set-Cookie` for each `set=` query parameter and takes its status
 //! from `status=`.
 
+mod support;
+
 use http_body_util::Full;
 use hyper::body::{Bytes as HBytes, Incoming};
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use reactor::defer::{Deferred, Failure};
 use reactor::task::Clock;
 use reactor::Reactor;
-use std::cell::RefCell;
 use std::convert::Infallible;
 use std::rc::Rc;
 use std::thread;
+use support::wait::run;
 use treq::web::client::{read_body, Agent, CookieAgent, HTTPConnectionPool};
 use treq::web::cookiejar::CookieJar;
 use treq::web::error::InvalidURI;
@@ -120,26 +121,6 @@ impl Client {
     fn get(&self, url: &str) -> String {
         self.get_with(url, None).1
     }
-}
-
-/// Run the reactor until `d` fires, at most `seconds`, and return its result.
-fn run<T: 'static>(reactor: &Reactor, d: Deferred<T>, seconds: f64) -> Result<T, Failure> {
-    let result = Rc::new(RefCell::new(None));
-    let (r, stopper) = (result.clone(), reactor.clone());
-    d.add_both(move |outcome: Result<T, Failure>| {
-        *r.borrow_mut() = Some(outcome);
-        let _ = stopper.stop();
-    });
-    if result.borrow().is_none() {
-        let stopper = reactor.clone();
-        let timeout = reactor.call_later(seconds, move || {
-            let _ = stopper.stop();
-        });
-        reactor.run().unwrap();
-        let _ = timeout.cancel();
-    }
-    let outcome = result.borrow_mut().take();
-    outcome.unwrap_or_else(|| panic!("the request timed out after {seconds} seconds"))
 }
 
 /// `set=` query parameters for these `Set-Cookie` values.

@@ -127,6 +127,7 @@ pub struct HTTPClient {
     cookiejar: CookieJar,
     data_to_body_producer: Option<DataToBodyProducer>,
     clock: Option<Rc<dyn IReactorTime>>,
+    stacks: Rc<stack::StackCache>,
 }
 
 impl HTTPClient {
@@ -142,12 +143,15 @@ impl HTTPClient {
             cookiejar: CookieJar::new(),
             data_to_body_producer: None,
             clock: None,
+            stacks: Rc::default(),
         }
     }
 
     /// Use `jar` for cookies (treq's `cookiejar=`); the caller's clone sees what is stored.
     pub fn cookiejar(mut self, jar: CookieJar) -> HTTPClient {
         self.cookiejar = jar;
+        // The cached stacks hold the old jar.
+        self.stacks = Rc::default();
         self
     }
 

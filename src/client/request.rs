@@ -281,11 +281,13 @@ impl<S: RequestSource> RequestBuilder<S> {
             cookies.merge_into(&client.cookiejar, &url)?;
         }
         let base = match self.connect_timeout {
-            Some(seconds) => client
-                .agent
-                .with_connect_timeout(seconds)
-                .ok_or_else(|| Failure::new(ConnectTimeoutUnsupported))?,
-            None => client.agent.clone(),
+            Some(seconds) => Some(
+                client
+                    .agent
+                    .with_connect_timeout(seconds)
+                    .ok_or_else(|| Failure::new(ConnectTimeoutUnsupported))?,
+            ),
+            None => None,
         };
         let agent = wrapped_agent(
             &client,
