@@ -135,15 +135,17 @@ impl fmt::Debug for MultiPartField {
 /// so these are dropped; quotes are escaped so that a value cannot close its quoted string
 /// early.
 fn escape(value: &str) -> String {
-    value
-        .chars()
-        .filter(|c| !c.is_ascii_control() || *c == '\t')
-        .flat_map(|c| match c {
-            '"' => vec!['\\', '"'],
-            '\\' => vec!['\\', '\\'],
-            c => vec![c],
-        })
-        .collect()
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        if c.is_ascii_control() && c != '\t' {
+            continue;
+        }
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// One piece of the body in order: bytes to write, or a file part's producer to run.
