@@ -67,11 +67,67 @@ fn check_value(value: &[u8]) -> Result<(), HeaderError> {
     }
 }
 
+/// Whether two header names are the same, ignoring ASCII case: eight bytes at a time, where
+/// bytes may differ only in the case bit (0x20) of a letter.
+#[inline]
+fn same_name(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let (mut wa, mut wb) = (a.chunks_exact(8), b.chunks_exact(8));
+    for (x, y) in (&mut wa).zip(&mut wb) {
+        if !same_word(word(x), word(y)) {
+            return false;
+        }
+    }
+    wa.remainder()
+        .iter()
+        .zip(wb.remainder())
+        .all(|(&x, &y)| x == y || (x ^ y == 0x20 && (x | 0x20).is_ascii_lowercase()))
+}
+
+/// Eight bytes as a word.
+#[inline]
+fn word(bytes: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(bytes);
+    u64::from_le_bytes(w)
+}
+
+/// Whether two words of eight name bytes are equal ignoring the case of letters.
+#[inline]
+fn same_word(x: u64, y: u64) -> bool {
+    const CASE: u64 = 0x2020_2020_2020_2020;
+    let diff = x ^ y;
+    if diff == 0 {
+        return true;
+    }
+    if diff & !CASE != 0 {
+        return false;
+    }
+    // Only case bits differ: each byte where they do must be a letter.
+    let lower = (x | CASE).to_le_bytes();
+    let diff = diff.to_le_bytes();
+    (0..8).all(|i| diff[i] == 0 || lower[i].is_ascii_lowercase())
+}
+
 /// One field line: a name (as the caller spelled it) and one value.
 #[derive(Clone)]
 struct Entry {
     name: Bytes,
     value: Bytes,
+}
+
+impl Entry {
+    fn new(name: Bytes, value: Bytes) -> Entry {
+        Entry { name, value }
+    }
+
+    /// Whether this entry's name is `name`.
+    #[inline]
+    fn is(&self, name: &[u8]) -> bool {
+        same_name(&self.name, name)
+    }
 }
 
 /// An ordered, case-insensitive, multi-valued collection of HTTP headers.
@@ -121,13 +177,10 @@ impl Headers {
 
     /// The index range of `name`'s values, which are contiguous.
     fn group(&self, name: &[u8]) -> Option<std::ops::Range<usize>> {
-        let start = self
-            .entries
-            .iter()
-            .position(|e| e.name.eq_ignore_ascii_case(name))?;
+        let start = self.entries.iter().position(|e| e.is(name))?;
         let len = self.entries[start..]
             .iter()
-            .take_while(|e| e.name.eq_ignore_ascii_case(name))
+            .take_while(|e| e.is(name))
             .count();
         Some(start..start + len)
     }
@@ -152,10 +205,10 @@ impl Headers {
         let (name, value) = (name.as_ref(), value.as_ref());
         check_name(name)?;
         check_value(value)?;
-        self.insert_grouped(Entry {
-            name: Bytes::copy_from_slice(name),
-            value: Bytes::copy_from_slice(value),
-        });
+        self.insert_grouped(Entry::new(
+            Bytes::copy_from_slice(name),
+            Bytes::copy_from_slice(value),
+        ));
         Ok(())
     }
 
@@ -164,14 +217,14 @@ impl Headers {
     pub fn add_raw_header_bytes(&mut self, name: Bytes, value: Bytes) -> Result<(), HeaderError> {
         check_name(&name)?;
         check_value(&value)?;
-        self.insert_grouped(Entry { name, value });
+        self.insert_grouped(Entry::new(name, value));
         Ok(())
     }
 
     /// Adds a field line that the HTTP parser has already validated.
     pub(crate) fn append_parsed(&mut self, name: Bytes, value: Bytes) {
         debug_assert!(check_name(&name).is_ok() && check_value(&value).is_ok());
-        self.insert_grouped(Entry { name, value });
+        self.insert_grouped(Entry::new(name, value));
     }
 
     /// Replaces all values of `name` with `values`.
@@ -191,10 +244,7 @@ impl Headers {
         for value in values {
             let value = value.as_ref();
             check_value(value)?;
-            new_entries.push(Entry {
-                name: name.clone(),
-                value: Bytes::copy_from_slice(value),
-            });
+            new_entries.push(Entry::new(name.clone(), Bytes::copy_from_slice(value)));
         }
         match self.group(&name) {
             Some(range) => {
@@ -216,18 +266,13 @@ impl Headers {
     /// The first value of `name`.
     pub fn get_first(&self, name: impl AsRef<[u8]>) -> Option<&Bytes> {
         let name = name.as_ref();
-        self.entries
-            .iter()
-            .find(|e| e.name.eq_ignore_ascii_case(name))
-            .map(|e| &e.value)
+        self.entries.iter().find(|e| e.is(name)).map(|e| &e.value)
     }
 
     /// Whether `name` has at least one value.
     pub fn has_header(&self, name: impl AsRef<[u8]>) -> bool {
         let name = name.as_ref();
-        self.entries
-            .iter()
-            .any(|e| e.name.eq_ignore_ascii_case(name))
+        self.entries.iter().any(|e| e.is(name))
     }
 
     /// Removes every value of `name`; returns whether there was any.

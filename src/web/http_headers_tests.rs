@@ -182,3 +182,43 @@ fn debug_shows_lines() {
     let h = Headers::try_from([("A", "1")]).unwrap();
     assert_eq!(format!("{h:?}"), r#"{b"A": b"1"}"#);
 }
+
+#[test]
+fn name_comparison_folds_the_case_of_letters_only() {
+    // Bytes 0x20 apart that are not letters stay different (`^`/`~`).
+    for (a, b, same) in [
+        ("Content-Length", "content-length", true),
+        ("X-Long-Header-Name-1", "x-LONG-header-NAME-1", true),
+        ("X-A^B", "X-A~B", false),
+        ("X-A^B-LONGER-THAN-8", "X-A~B-LONGER-THAN-8", false),
+        ("Accept", "Accept-Ranges", false),
+        ("Date", "ETag", false),
+    ] {
+        let mut headers = Headers::new();
+        headers.add_raw_header(a, "1").unwrap();
+        assert_eq!(headers.has_header(b), same, "{a} vs {b}");
+    }
+    // Against the standard comparison, over every pair of bytes at every position of a
+    // 9-byte name (one full word and a remainder).
+    let base = *b"abcdefghi";
+    for pos in 0..base.len() {
+        for x in 0u8..=255 {
+            for y in [
+                x,
+                x ^ 0x20,
+                x ^ 0x01,
+                x.to_ascii_uppercase(),
+                x.to_ascii_lowercase(),
+            ] {
+                let (mut a, mut b) = (base, base);
+                a[pos] = x;
+                b[pos] = y;
+                assert_eq!(
+                    super::same_name(&a, &b),
+                    a.eq_ignore_ascii_case(&b),
+                    "{a:?} vs {b:?}"
+                );
+            }
+        }
+    }
+}

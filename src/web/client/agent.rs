@@ -204,12 +204,44 @@ impl Agent {
     /// one policy are pooled apart from those made under another.
     pub fn context_factory(mut self, policy: impl IPolicyForHTTPS + 'static) -> Agent {
         self.tls_policy = AgentPolicy::custom(Rc::new(policy));
+        // The remembered URI carries a pool key made under the old policy.
+        self.last_uri = Rc::default();
         self
     }
 
     /// The pool this agent uses.
     pub fn get_pool(&self) -> &HTTPConnectionPool {
         &self.pool
+    }
+
+    /// Send `request` on a connection that came from the pool: when the pool retries
+    /// automatically and the request fails in a way that says the server had closed the idle
+    /// connection, once more on a new one (Twisted's `_RetryingHTTP11ClientProtocol`).
+    fn request_on_cached(
+        &self,
+        connection: Rc<HTTP11ClientProtocol>,
+        parsed: Rc<ParsedURI>,
+        request: Request,
+    ) -> Deferred<Response> {
+        if !self.pool.retries_automatically() {
+            return connection.request(request);
+        }
+        let agent = self.clone();
+        connection
+            .request(request.clone())
+            .add_errback(move |failure: Failure| {
+                if !should_retry(&request, &failure) {
+                    return Deferred::fail(failure);
+                }
+                let endpoint = match agent.endpoint_for(&parsed) {
+                    Ok(endpoint) => endpoint,
+                    Err(failure) => return Deferred::fail(failure),
+                };
+                agent
+                    .pool
+                    .new_connection(&parsed.key, &endpoint)
+                    .add_callback(move |c: Rc<HTTP11ClientProtocol>| c.request(request))
+            })
     }
 
     fn endpoint(
@@ -231,32 +263,41 @@ impl Agent {
     }
 
     /// What `uri` says about where to connect and what to send, parsed once per URI string: the
-    /// agent remembers the last URI it parsed (clones of the agent share the memory), so a
-    /// program that requests the same URI over and over parses it once.
+    /// agent remembers the last URI it parsed (clones of the agent share the memory, and a
+    /// change of TLS policy forgets it), so a program that requests the same URI over and over
+    /// parses it, and makes its pool key, once.
     fn parse_uri(&self, uri: &str) -> Result<Rc<ParsedURI>, Failure> {
         let last = self.last_uri.borrow().clone();
         if let Some(parsed) = last.filter(|p| p.uri == uri) {
             return Ok(parsed);
         }
-        let parsed = Rc::new(ParsedURI::parse(uri)?);
+        let mut parsed = ParsedURI::parse(uri)?;
+        let key_scheme = match &self.endpoints {
+            Endpoints::Factory(factory) => factory.pool_key_scheme(parsed.scheme),
+            Endpoints::Standard(_) => None,
+        }
+        .unwrap_or_else(|| self.tls_policy.pool_scheme(parsed.scheme));
+        parsed.key = (key_scheme, parsed.host.clone(), parsed.port);
+        let parsed = Rc::new(parsed);
         *self.last_uri.borrow_mut() = Some(parsed.clone());
         Ok(parsed)
     }
 
+    /// The parsed URI (with its pool key) and the request to send; the endpoint is only made
+    /// when no idle connection can carry the request ([`Agent::endpoint_for`]).
     fn prepare(
         &self,
         method: &str,
         uri: &str,
         headers: Option<Headers>,
         body_producer: Option<Rc<dyn IBodyProducer>>,
-    ) -> Result<(PoolKey, Rc<dyn IStreamClientEndpoint>, Request), Failure> {
+    ) -> Result<(Rc<ParsedURI>, Request), Failure> {
         let parsed = self.parse_uri(uri)?;
         if !is_token(method.as_bytes()) {
             return Err(Failure::new(RequestGenerationFailed::new(vec![
                 Failure::new(ProtocolError::InvalidMethod),
             ])));
         }
-        let endpoint = self.endpoint(parsed.scheme, &parsed.host, parsed.port)?;
         let request = Request {
             method: method_bytes(method),
             target: parsed.target.clone(),
@@ -266,16 +307,12 @@ impl Agent {
             body_producer,
             persistent: self.pool.persistent(),
         };
-        let key_scheme = match &self.endpoints {
-            Endpoints::Factory(factory) => factory.pool_key_scheme(parsed.scheme),
-            Endpoints::Standard(_) => None,
-        }
-        .unwrap_or_else(|| self.tls_policy.pool_scheme(parsed.scheme));
-        Ok((
-            (key_scheme, parsed.host.clone(), parsed.port),
-            endpoint,
-            request,
-        ))
+        Ok((parsed, request))
+    }
+
+    /// The endpoint that connects to where `parsed` points.
+    fn endpoint_for(&self, parsed: &ParsedURI) -> Result<Rc<dyn IStreamClientEndpoint>, Failure> {
+        self.endpoint(parsed.scheme, &parsed.host, parsed.port)
     }
 }
 
@@ -300,6 +337,8 @@ struct ParsedURI {
     host_header: Bytes,
     /// Path and query.
     target: Bytes,
+    /// What the pool keeps connections for this URI under (set by [`Agent::parse_uri`]).
+    key: PoolKey,
 }
 
 impl ParsedURI {
@@ -356,6 +395,7 @@ impl ParsedURI {
             port,
             host_header: host_header.into(),
             target: target.into(),
+            key: PoolKey::default(),
         })
     }
 }
@@ -387,30 +427,31 @@ impl IAgent for Agent {
         headers: Option<Headers>,
         body_producer: Option<Rc<dyn IBodyProducer>>,
     ) -> Deferred<Response> {
-        let (key, endpoint, request) = match self.prepare(method, uri, headers, body_producer) {
+        let (parsed, request) = match self.prepare(method, uri, headers, body_producer) {
             Ok(prepared) => prepared,
             Err(failure) => return Deferred::fail(failure),
         };
         let pool = self.pool.clone();
-        let retry = pool.retries_automatically();
-        let mut connection = self.pool.get_connection(&key, &endpoint);
+        if let Some(connection) = pool.take_idle(&parsed.key) {
+            // A keep-alive request: no endpoint, no connect, no Deferred for the connection.
+            return self.request_on_cached(connection, parsed, request);
+        }
+        let endpoint = match self.endpoint_for(&parsed) {
+            Ok(endpoint) => endpoint,
+            Err(failure) => return Deferred::fail(failure),
+        };
+        let mut connection = pool.get_connection(&parsed.key, &endpoint);
         if let Some(seconds) = self.connect_guard.filter(|_| !connection.called()) {
             connection = connect_timeout(connection, seconds, &*self.clock);
         }
+        let agent = self.clone();
         connection.add_callback(
             move |(connection, cached): (Rc<HTTP11ClientProtocol>, bool)| {
-                if !(cached && retry) {
-                    return connection.request(request);
+                if cached {
+                    agent.request_on_cached(connection, parsed, request)
+                } else {
+                    connection.request(request)
                 }
-                connection
-                    .request(request.clone())
-                    .add_errback(move |failure: Failure| {
-                        if !should_retry(&request, &failure) {
-                            return Deferred::fail(failure);
-                        }
-                        pool.new_connection(&key, &endpoint)
-                            .add_callback(move |c: Rc<HTTP11ClientProtocol>| c.request(request))
-                    })
             },
         )
     }

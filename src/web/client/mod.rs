@@ -40,6 +40,7 @@ mod decoding_body;
 mod env_proxy;
 mod env_proxy_agent;
 mod inflate;
+mod key_hash;
 mod no_proxy;
 mod pool;
 mod producers;

@@ -1,11 +1,12 @@
 //! [`HTTPConnectionPool`]: idle HTTP/1.1 connections kept per (scheme, host, port).
 
+use super::key_hash::KeyMap;
 use crate::web::newclient::HTTP11ClientProtocol;
 use reactor::defer::{gather_results, Deferred};
 use reactor::interfaces::{IProtocol, IReactorTime, IStreamClientEndpoint};
 use reactor::{DelayedCall, Reactor};
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::fmt;
 use std::rc::Rc;
 
@@ -26,13 +27,13 @@ struct PoolInner {
     cached_connection_timeout: Cell<f64>,
     retry_automatically: Cell<bool>,
     /// Idle connections per key, oldest first: taken from the end (LIFO).
-    connections: RefCell<HashMap<PoolKey, Vec<Cached>>>,
+    connections: RefCell<KeyMap<PoolKey, Vec<Cached>>>,
     /// The most connections per key, open or opening (`None`: no limit).
     max_connections_per_host: Cell<Option<usize>>,
     /// Connections per key that are open or opening (busy or idle).
-    open: RefCell<HashMap<PoolKey, usize>>,
+    open: RefCell<KeyMap<PoolKey, usize>>,
     /// Requests waiting for a connection under the limit, per key, first come first.
-    waiting: RefCell<HashMap<PoolKey, VecDeque<Ticket>>>,
+    waiting: RefCell<KeyMap<PoolKey, VecDeque<Ticket>>>,
     next_ticket: Cell<u64>,
 }
 
@@ -76,10 +77,10 @@ impl HTTPConnectionPool {
                 max_persistent_per_host: Cell::new(2),
                 cached_connection_timeout: Cell::new(240.0),
                 retry_automatically: Cell::new(true),
-                connections: RefCell::new(HashMap::new()),
+                connections: RefCell::default(),
                 max_connections_per_host: Cell::new(None),
-                open: RefCell::new(HashMap::new()),
-                waiting: RefCell::new(HashMap::new()),
+                open: RefCell::default(),
+                waiting: RefCell::default(),
                 next_ticket: Cell::new(0),
             }),
         }
@@ -153,21 +154,8 @@ impl HTTPConnectionPool {
         key: &PoolKey,
         endpoint: &Rc<dyn IStreamClientEndpoint>,
     ) -> Deferred<(Rc<HTTP11ClientProtocol>, bool)> {
-        loop {
-            let cached = {
-                let mut connections = self.inner.connections.borrow_mut();
-                // An emptied stack stays: the connection taken usually comes back to it, and
-                // the key is not allocated again. `remove` drops empty stacks.
-                let Some(stack) = connections.get_mut(key) else {
-                    break;
-                };
-                stack.pop()
-            };
-            let Some(cached) = cached else { break };
-            cached.timeout.cancel().ok();
-            if cached.connection.is_quiescent() {
-                return Deferred::succeed((cached.connection, true));
-            }
+        if let Some(connection) = self.take_idle(key) {
+            return Deferred::succeed((connection, true));
         }
         if self.at_limit(key) {
             let (pool, key, endpoint) = (self.clone(), key.clone(), endpoint.clone());
@@ -177,6 +165,23 @@ impl HTTPConnectionPool {
         }
         self.new_connection(key, endpoint)
             .add_callback(|connection: Rc<HTTP11ClientProtocol>| (connection, false))
+    }
+
+    /// The most recently used idle connection for `key`, taken out of the pool, if there is
+    /// one that can carry a request.
+    pub(crate) fn take_idle(&self, key: &PoolKey) -> Option<Rc<HTTP11ClientProtocol>> {
+        loop {
+            let cached = {
+                let mut connections = self.inner.connections.borrow_mut();
+                // An emptied stack stays: the connection taken usually comes back to it, and
+                // the key is not allocated again. `remove` drops empty stacks.
+                connections.get_mut(key)?.pop()?
+            };
+            cached.timeout.cancel().ok();
+            if cached.connection.is_quiescent() {
+                return Some(cached.connection);
+            }
+        }
     }
 
     fn at_limit(&self, key: &PoolKey) -> bool {

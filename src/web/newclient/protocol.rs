@@ -353,7 +353,7 @@ impl HTTP11ClientProtocol {
             let reason = if potential_data_loss {
                 Failure::without_backtrace(PotentialDataLoss)
             } else {
-                Failure::without_backtrace(ResponseDone)
+                response_done()
             };
             body.finish(reason);
         }
@@ -529,4 +529,15 @@ impl fmt::Debug for HTTP11ClientProtocol {
             .field("persistent", &s.persistent)
             .finish_non_exhaustive()
     }
+}
+
+thread_local! {
+    /// The reason every completely read body ends with, made once: it carries nothing of its
+    /// own (no backtrace, no message), so one shared value saves an allocation per response.
+    static RESPONSE_DONE: Failure = Failure::without_backtrace(ResponseDone);
+}
+
+/// A [`ResponseDone`] failure.
+fn response_done() -> Failure {
+    RESPONSE_DONE.with(Failure::clone)
 }
