@@ -374,7 +374,8 @@ impl Collected {
 struct Collector {
     body: RefCell<Collected>,
     done: Deferred<Bytes>,
-    transport: Rc<RefCell<Option<Rc<dyn ITransport>>>>,
+    /// The body's transport while it is delivered, for cancelling.
+    transport: RefCell<Option<Rc<dyn ITransport>>>,
 }
 
 impl IProtocol for Collector {
@@ -402,19 +403,20 @@ impl IProtocol for Collector {
 /// and had no length fails with [`PartialDownloadError`] (which holds the bytes); a lost
 /// connection fails with [`ResponseFailed`](crate::web::error::ResponseFailed). Cancelling the Deferred aborts the connection.
 pub fn read_body(response: &Response) -> Deferred<Bytes> {
-    let transport: Rc<RefCell<Option<Rc<dyn ITransport>>>> = Rc::new(RefCell::new(None));
-    let for_cancel = transport.clone();
-    let done = Deferred::with_canceller(move |_| {
-        let t = for_cancel.borrow_mut().take();
-        if let Some(t) = t {
-            t.abort_connection();
+    let collector = Rc::new_cyclic(|me: &std::rc::Weak<Collector>| {
+        let me = me.clone();
+        Collector {
+            body: RefCell::new(Collected::default()),
+            done: Deferred::with_canceller(move |_| {
+                let transport = me.upgrade().and_then(|c| c.transport.borrow_mut().take());
+                if let Some(t) = transport {
+                    t.abort_connection();
+                }
+            }),
+            transport: RefCell::new(None),
         }
     });
-    let collector = Rc::new(Collector {
-        body: RefCell::new(Collected::default()),
-        done: done.clone(),
-        transport,
-    });
+    let done = collector.done.clone();
     if let Err(e) = response.deliver_body(collector) {
         return Deferred::fail(e);
     }

@@ -49,6 +49,10 @@ struct Inner {
     lost_waiters: Vec<Deferred<()>>,
 }
 
+/// The largest request buffer a connection keeps between requests: one that held a large
+/// in-memory body is let go rather than held by an idle connection.
+const KEPT_OUT_BUFFER: usize = 16 * 1024;
+
 /// The HTTP/1.1 client protocol (Twisted's `HTTP11ClientProtocol`).
 ///
 /// Attach it to a connection, then call [`request`](Self::request). When a response is
@@ -62,6 +66,9 @@ struct Inner {
 pub struct HTTP11ClientProtocol {
     me: Weak<HTTP11ClientProtocol>,
     s: RefCell<Inner>,
+    /// Where each request's head (and in-memory body) is written before it goes to the
+    /// transport, which copies what it cannot send at once: kept for the next request.
+    out: RefCell<BytesMut>,
 }
 
 impl HTTP11ClientProtocol {
@@ -73,6 +80,7 @@ impl HTTP11ClientProtocol {
                 persistent: true,
                 ..Inner::default()
             }),
+            out: RefCell::default(),
         })
     }
 
@@ -148,7 +156,9 @@ impl HTTP11ClientProtocol {
             framing,
             keep_alive: request.persistent,
         };
-        let mut out = BytesMut::with_capacity(256);
+        let mut out = std::mem::take(&mut *self.out.borrow_mut());
+        out.clear();
+        out.reserve(256);
         if let Err(e) = write_request_head(&head, &mut out) {
             return Deferred::fail(RequestGenerationFailed::new(vec![protocol_failure(e)]));
         }
@@ -196,6 +206,9 @@ impl HTTP11ClientProtocol {
             }
         }
         transport.write(&out);
+        if out.capacity() <= KEPT_OUT_BUFFER {
+            *self.out.borrow_mut() = out;
+        }
         if streaming {
             let producer = request.body_producer.expect("streaming has a producer");
             let adapter = adapter.expect("streaming has an adapter");
