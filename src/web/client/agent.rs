@@ -1,21 +1,17 @@
 //! [`Agent`]: Twisted's `twisted.web.client.Agent`.
 
 use super::pool::{HTTPConnectionPool, PoolKey};
+use super::pooled_request::{send_on_pool, Route};
 use super::tls_policy::{AgentPolicy, IPolicyForHTTPS};
-use crate::web::error::{
-    InvalidURI, RequestGenerationFailed, RequestNotSent, RequestTransmissionFailed,
-    ResponseNeverReceived, SchemeNotSupported,
-};
+use crate::web::error::{InvalidURI, RequestGenerationFailed, SchemeNotSupported};
 use crate::web::http11::ProtocolError;
 use crate::web::http_headers::{is_token, Headers};
 use crate::web::iweb::{IAgent, IBodyProducer};
-use crate::web::newclient::{HTTP11ClientProtocol, Request};
+use crate::web::newclient::Request;
 use crate::web::response::Response;
 use bytes::Bytes;
-use reactor::defer::TimeoutError;
 use reactor::defer::{Deferred, Failure};
 use reactor::endpoints::HostnameEndpoint;
-use reactor::error::ConnectError;
 use reactor::interfaces::{IReactorTime, IStreamClientEndpoint};
 use reactor::Reactor;
 use std::cell::RefCell;
@@ -265,6 +261,7 @@ impl Agent {
             headers: headers.unwrap_or_default(),
             body_producer,
             persistent: self.pool.persistent(),
+            timer: None,
         };
         let key_scheme = match &self.endpoints {
             Endpoints::Factory(factory) => factory.pool_key_scheme(parsed.scheme),
@@ -360,25 +357,6 @@ impl ParsedURI {
     }
 }
 
-/// Whether a request that failed with `failure` on a cached connection is sent again on a new
-/// one (Twisted's `_RetryingHTTP11ClientProtocol._shouldRetry`).
-pub(super) fn should_retry(request: &Request, failure: &Failure) -> bool {
-    const IDEMPOTENT: [&[u8]; 5] = [b"GET", b"HEAD", b"OPTIONS", b"DELETE", b"TRACE"];
-    if !IDEMPOTENT.contains(&&request.method[..]) || request.body_producer.is_some() {
-        return false;
-    }
-    let reasons = if let Some(e) = failure.value::<RequestTransmissionFailed>() {
-        &e.reasons
-    } else if let Some(e) = failure.value::<ResponseNeverReceived>() {
-        &e.reasons
-    } else {
-        return failure.check::<RequestNotSent>();
-    };
-    !reasons
-        .iter()
-        .any(|r| r.check::<reactor::defer::CancelledError>())
-}
-
 impl IAgent for Agent {
     fn request(
         &self,
@@ -391,27 +369,15 @@ impl IAgent for Agent {
             Ok(prepared) => prepared,
             Err(failure) => return Deferred::fail(failure),
         };
-        let pool = self.pool.clone();
-        let retry = pool.retries_automatically();
-        let mut connection = self.pool.get_connection(&key, &endpoint);
-        if let Some(seconds) = self.connect_guard.filter(|_| !connection.called()) {
-            connection = connect_timeout(connection, seconds, &*self.clock);
-        }
-        connection.add_callback(
-            move |(connection, cached): (Rc<HTTP11ClientProtocol>, bool)| {
-                if !(cached && retry) {
-                    return connection.request(request);
-                }
-                connection
-                    .request(request.clone())
-                    .add_errback(move |failure: Failure| {
-                        if !should_retry(&request, &failure) {
-                            return Deferred::fail(failure);
-                        }
-                        pool.new_connection(&key, &endpoint)
-                            .add_callback(move |c: Rc<HTTP11ClientProtocol>| c.request(request))
-                    })
+        send_on_pool(
+            Route {
+                pool: &self.pool,
+                key,
+                endpoint,
+                clock: &self.clock,
+                connect_guard: self.connect_guard,
             },
+            request,
         )
     }
 
@@ -428,27 +394,6 @@ impl IAgent for Agent {
             ..self.clone()
         }))
     }
-}
-
-/// `connecting`, failed with [`ConnectError::Timeout`] (and the attempt cancelled) unless it
-/// fires within `seconds` of `clock`.
-pub(super) fn connect_timeout<T: 'static>(
-    connecting: Deferred<T>,
-    seconds: f64,
-    clock: &dyn IReactorTime,
-) -> Deferred<T> {
-    connecting
-        .add_timeout(seconds, clock)
-        .add_errback(move |failure: Failure| {
-            if failure.check::<TimeoutError>() {
-                Err(Failure::new(ConnectError::Timeout {
-                    address: None,
-                    seconds,
-                }))
-            } else {
-                Err(failure)
-            }
-        })
 }
 
 impl fmt::Debug for Agent {

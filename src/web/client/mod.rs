@@ -42,6 +42,7 @@ mod env_proxy_agent;
 mod inflate;
 mod no_proxy;
 mod pool;
+mod pooled_request;
 mod producers;
 mod proxy;
 mod redirect;

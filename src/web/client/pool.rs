@@ -1,6 +1,7 @@
 //! [`HTTPConnectionPool`]: idle HTTP/1.1 connections kept per (scheme, host, port).
 
 use crate::web::newclient::HTTP11ClientProtocol;
+use reactor::connect_timings::ConnectTimings;
 use reactor::defer::{gather_results, Deferred};
 use reactor::interfaces::{IProtocol, IReactorTime, IStreamClientEndpoint};
 use reactor::{DelayedCall, Reactor};
@@ -16,7 +17,25 @@ pub type PoolKey = (String, String, u16);
 
 struct Cached {
     connection: Rc<HTTP11ClientProtocol>,
+    slot: Slot,
     timeout: DelayedCall,
+}
+
+/// A connection's place under [`max_connections_per_host`](HTTPConnectionPool::max_connections_per_host):
+/// `true` while it counts in `open`. Released once, when the connection is lost or fails to
+/// open, unless it was handed to the connection that replaced it
+/// ([`HTTPConnectionPool::replace_connection`]).
+pub(crate) type Slot = Rc<Cell<bool>>;
+
+/// A connection handed out for one request.
+pub(crate) struct Checkout {
+    pub(crate) connection: Rc<HTTP11ClientProtocol>,
+    /// Its place under the per-host limit.
+    pub(crate) slot: Slot,
+    /// Whether it came from the pool.
+    pub(crate) cached: bool,
+    /// For a new connection made with a clock, when its connect phases ended.
+    pub(crate) connect_timings: Option<Rc<ConnectTimings>>,
 }
 
 struct PoolInner {
@@ -153,6 +172,18 @@ impl HTTPConnectionPool {
         key: &PoolKey,
         endpoint: &Rc<dyn IStreamClientEndpoint>,
     ) -> Deferred<(Rc<HTTP11ClientProtocol>, bool)> {
+        self.checkout(key, endpoint, None)
+            .add_callback(|c: Checkout| (c.connection, c.cached))
+    }
+
+    /// [`get_connection`](Self::get_connection), with the connection's place under the limit;
+    /// a new connection's connect phases are stamped on `clock` when there is one.
+    pub(crate) fn checkout(
+        &self,
+        key: &PoolKey,
+        endpoint: &Rc<dyn IStreamClientEndpoint>,
+        clock: Option<&Rc<dyn IReactorTime>>,
+    ) -> Deferred<Checkout> {
         loop {
             let cached = {
                 let mut connections = self.inner.connections.borrow_mut();
@@ -166,17 +197,44 @@ impl HTTPConnectionPool {
             let Some(cached) = cached else { break };
             cached.timeout.cancel().ok();
             if cached.connection.is_quiescent() {
-                return Deferred::succeed((cached.connection, true));
+                return Deferred::succeed(Checkout {
+                    connection: cached.connection,
+                    slot: cached.slot,
+                    cached: true,
+                    connect_timings: None,
+                });
             }
         }
         if self.at_limit(key) {
             let (pool, key, endpoint) = (self.clone(), key.clone(), endpoint.clone());
+            let clock = clock.cloned();
             return self
                 .wait_for_turn(&key)
-                .add_callback(move |()| pool.get_connection(&key, &endpoint));
+                .add_callback(move |()| pool.checkout(&key, &endpoint, clock.as_ref()));
         }
-        self.new_connection(key, endpoint)
-            .add_callback(|connection: Rc<HTTP11ClientProtocol>| (connection, false))
+        self.open(key, endpoint, clock, false)
+    }
+
+    /// A new connection in place of `stale`, a connection from [`checkout`](Self::checkout)
+    /// that failed before any response (it is lost, or is closed now): the new one takes the
+    /// stale one's place under the per-host limit, so the limit holds and the request keeps
+    /// its turn. If the stale connection's place was already given up, this waits for a turn
+    /// as any request does.
+    pub(crate) fn replace_connection(
+        &self,
+        key: &PoolKey,
+        endpoint: &Rc<dyn IStreamClientEndpoint>,
+        clock: Option<&Rc<dyn IReactorTime>>,
+        stale: &Checkout,
+    ) -> Deferred<Checkout> {
+        if !stale.connection.is_lost() {
+            stale.connection.abort();
+        }
+        if stale.slot.replace(false) {
+            self.open(key, endpoint, clock, true)
+        } else {
+            self.checkout(key, endpoint, clock)
+        }
     }
 
     fn at_limit(&self, key: &PoolKey) -> bool {
@@ -253,10 +311,26 @@ impl HTTPConnectionPool {
         key: &PoolKey,
         endpoint: &Rc<dyn IStreamClientEndpoint>,
     ) -> Deferred<Rc<HTTP11ClientProtocol>> {
+        self.open(key, endpoint, None, false)
+            .add_callback(|c: Checkout| c.connection)
+    }
+
+    /// A new connection for `key` from `endpoint`, its connect phases stamped on `clock` if
+    /// there is one; `counted`: its place under the limit is already counted (it replaces a
+    /// connection whose place it took).
+    fn open(
+        &self,
+        key: &PoolKey,
+        endpoint: &Rc<dyn IStreamClientEndpoint>,
+        clock: Option<&Rc<dyn IReactorTime>>,
+        counted: bool,
+    ) -> Deferred<Checkout> {
         let protocol = HTTP11ClientProtocol::new();
-        *self.inner.open.borrow_mut().entry(key.clone()).or_insert(0) += 1;
+        if !counted {
+            *self.inner.open.borrow_mut().entry(key.clone()).or_insert(0) += 1;
+        }
         // Released once: when the connection is lost, or when it fails to open.
-        let slot = Rc::new(Cell::new(true));
+        let slot: Slot = Rc::new(Cell::new(true));
         let release = {
             let (pool, k, slot) = (Rc::downgrade(&self.inner), key.clone(), slot.clone());
             move || {
@@ -268,9 +342,10 @@ impl HTTPConnectionPool {
         let pool = Rc::downgrade(&self.inner);
         // Shared by the connection's idle timeouts, so returning it allocates no key.
         let k = Rc::new(key.clone());
+        let idle_slot = slot.clone();
         protocol.set_quiescent_callback(move |connection| {
             if let Some(inner) = pool.upgrade() {
-                HTTPConnectionPool { inner }.put_connection(&k, connection);
+                HTTPConnectionPool { inner }.put_connection(&k, connection, idle_slot.clone());
             }
         });
         let pool = Rc::downgrade(&self.inner);
@@ -283,19 +358,33 @@ impl HTTPConnectionPool {
             }
             on_lost();
         });
-        endpoint
-            .connect(protocol.clone() as Rc<dyn IProtocol>)
-            .add_callbacks(
-                move |()| Ok(protocol),
-                move |failure| {
-                    release();
-                    Err(failure)
-                },
-            )
+        let timings = clock.map(|clock| ConnectTimings::new(clock.clone()));
+        let connecting = match &timings {
+            Some(timings) => endpoint.connect_timed(protocol.clone() as Rc<dyn IProtocol>, timings),
+            None => endpoint.connect(protocol.clone() as Rc<dyn IProtocol>),
+        };
+        connecting.add_callbacks(
+            move |()| {
+                if let Some(timings) = &timings {
+                    // For endpoints that stamp nothing themselves (Unix sockets, in-memory).
+                    timings.mark_connected();
+                }
+                Ok(Checkout {
+                    connection: protocol,
+                    slot,
+                    cached: false,
+                    connect_timings: timings,
+                })
+            },
+            move |failure| {
+                release();
+                Err(failure)
+            },
+        )
     }
 
     /// Take back an idle connection (Twisted's `_putConnection`).
-    fn put_connection(&self, key: &Rc<PoolKey>, connection: Rc<HTTP11ClientProtocol>) {
+    fn put_connection(&self, key: &Rc<PoolKey>, connection: Rc<HTTP11ClientProtocol>, slot: Slot) {
         if !self.inner.persistent || self.inner.max_persistent_per_host.get() == 0 {
             connection.lose_connection();
             return;
@@ -314,6 +403,7 @@ impl HTTPConnectionPool {
         );
         let cached = Cached {
             connection,
+            slot,
             timeout,
         };
         let evicted = {

@@ -11,6 +11,7 @@ use crate::web::http11::{
     ResponseHead, ResponseParser,
 };
 use crate::web::response::{BodyChannel, RequestInfo, Response};
+use crate::web::timings::RequestTimer;
 use bytes::{Bytes, BytesMut};
 use reactor::defer::{Deferred, Failure};
 use reactor::interfaces::{IProducer, IProtocol, ITransport, Producer};
@@ -39,6 +40,8 @@ struct Inner {
     /// `data_received`'s parse loop is running.
     parsing: bool,
     ever_received: bool,
+    /// Stamps the first byte of the response, then goes to its body.
+    timer: Option<RequestTimer>,
     /// The body of the response being read.
     body: Option<Rc<BodyChannel>>,
     /// The request body being streamed.
@@ -189,6 +192,7 @@ impl HTTP11ClientProtocol {
             s.parser = Some(ResponseParser::new(&request.method[..] == b"HEAD"));
             s.buf.clear();
             s.ever_received = false;
+            s.timer = request.timer.take();
             s.persistent = request.persistent;
             if streaming {
                 s.encoder = Some(encoder);
@@ -298,6 +302,7 @@ impl HTTP11ClientProtocol {
         let (finished, response) = {
             let mut s = self.s.borrow_mut();
             let channel = BodyChannel::new(s.transport.clone());
+            channel.set_timer(s.timer.take());
             s.body = Some(channel.clone());
             let info = s.info.take().expect("a request is in flight");
             (s.finished.take(), Response::new(head, info, channel))
@@ -403,7 +408,12 @@ impl IProtocol for HTTP11ClientProtocol {
             if s.parser.is_none() {
                 true
             } else {
-                s.ever_received = true;
+                if !s.ever_received {
+                    s.ever_received = true;
+                    if let Some(timer) = s.timer.as_mut() {
+                        timer.first_byte();
+                    }
+                }
                 if s.parsing {
                     // Called again from code the parse loop below called (a body protocol
                     // flushing an in-memory pump): queue behind what the loop has not parsed,
