@@ -16,6 +16,7 @@ use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use treq::web::client::{read_body, Agent, EndpointFactory, HTTPConnectionPool, PoolKey};
 use treq::web::iweb::IAgent;
+use treq::web::response::Response;
 
 /// What the server saw: the request paths in arrival order, with the connection number, and
 /// the most connections it had open at once.
@@ -124,11 +125,18 @@ impl EndpointFactory for WatchedEndpoints {
     }
 }
 
-fn get(agent: &Agent, url: String) -> Deferred<String> {
+/// The body, and whether the request went out on a pooled connection by its timings.
+fn get(agent: &Agent, url: String) -> Deferred<(String, bool)> {
     agent
         .request("GET", &url, None, None)
-        .add_callback(|r| read_body(&r))
-        .add_callback(|b| String::from_utf8_lossy(&b).into_owned())
+        .add_callback(|r: Response| {
+            read_body(&r).add_callback(move |b| {
+                (
+                    String::from_utf8_lossy(&b).into_owned(),
+                    r.timings().reused(),
+                )
+            })
+        })
 }
 
 #[test]
@@ -149,13 +157,22 @@ fn a_retried_stale_connection_stays_within_the_limit_and_keeps_its_turn() {
     let a = agent.clone();
     // Once /0 is answered its connection is idle; /1 takes it (and finds it stale), /2 and /3
     // wait for their turn under the limit of one.
-    let d = get(&agent, url("/0")).add_callback(move |first: String| {
+    let d = get(&agent, url("/0")).add_callback(move |(first, _): (String, bool)| {
         assert_eq!(first, "answer to /0");
         let ds = ["/1", "/2", "/3"].map(|p| get(&a, url(p))).to_vec();
         gather_results(ds, true)
     });
     let bodies = support::run(&reactor, d, 10.0).unwrap();
-    assert_eq!(bodies, ["answer to /1", "answer to /2", "answer to /3"]);
+    let expected = [
+        ("answer to /1", false),
+        ("answer to /2", true),
+        ("answer to /3", true),
+    ]
+    .map(|(b, reused)| (b.to_owned(), reused));
+    assert_eq!(
+        bodies, expected,
+        "/1's timings are those of the new connection it was retried on"
+    );
     assert_eq!(
         most_counted.get(),
         1,

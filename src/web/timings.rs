@@ -200,3 +200,5 @@ impl RequestTimer {
         }
     }
 }
+
+reactor::impl_into_outcome!(RequestTimings);
