@@ -261,7 +261,6 @@ impl Agent {
             headers: headers.unwrap_or_default(),
             body_producer,
             persistent: self.pool.persistent(),
-            timer: None,
         };
         let key_scheme = match &self.endpoints {
             Endpoints::Factory(factory) => factory.pool_key_scheme(parsed.scheme),

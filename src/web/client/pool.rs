@@ -34,7 +34,7 @@ pub(crate) struct Checkout {
     pub(crate) slot: Slot,
     /// Whether it came from the pool.
     pub(crate) cached: bool,
-    /// For a new connection made with a clock, when its connect phases ended.
+    /// For a new connection, when its connect phases ended; `None` for one from the pool.
     pub(crate) connect_timings: Option<Rc<ConnectTimings>>,
 }
 
@@ -172,17 +172,17 @@ impl HTTPConnectionPool {
         key: &PoolKey,
         endpoint: &Rc<dyn IStreamClientEndpoint>,
     ) -> Deferred<(Rc<HTTP11ClientProtocol>, bool)> {
-        self.checkout(key, endpoint, None)
+        self.checkout(key, endpoint, &self.inner.clock)
             .add_callback(|c: Checkout| (c.connection, c.cached))
     }
 
     /// [`get_connection`](Self::get_connection), with the connection's place under the limit;
-    /// a new connection's connect phases are stamped on `clock` when there is one.
+    /// a new connection's connect phases are stamped on `clock`.
     pub(crate) fn checkout(
         &self,
         key: &PoolKey,
         endpoint: &Rc<dyn IStreamClientEndpoint>,
-        clock: Option<&Rc<dyn IReactorTime>>,
+        clock: &Rc<dyn IReactorTime>,
     ) -> Deferred<Checkout> {
         loop {
             let cached = {
@@ -207,10 +207,10 @@ impl HTTPConnectionPool {
         }
         if self.at_limit(key) {
             let (pool, key, endpoint) = (self.clone(), key.clone(), endpoint.clone());
-            let clock = clock.cloned();
+            let clock = clock.clone();
             return self
                 .wait_for_turn(&key)
-                .add_callback(move |()| pool.checkout(&key, &endpoint, clock.as_ref()));
+                .add_callback(move |()| pool.checkout(&key, &endpoint, &clock));
         }
         self.open(key, endpoint, clock, false)
     }
@@ -224,7 +224,7 @@ impl HTTPConnectionPool {
         &self,
         key: &PoolKey,
         endpoint: &Rc<dyn IStreamClientEndpoint>,
-        clock: Option<&Rc<dyn IReactorTime>>,
+        clock: &Rc<dyn IReactorTime>,
         stale: &Checkout,
     ) -> Deferred<Checkout> {
         if !stale.connection.is_lost() {
@@ -311,18 +311,18 @@ impl HTTPConnectionPool {
         key: &PoolKey,
         endpoint: &Rc<dyn IStreamClientEndpoint>,
     ) -> Deferred<Rc<HTTP11ClientProtocol>> {
-        self.open(key, endpoint, None, false)
+        self.open(key, endpoint, &self.inner.clock, false)
             .add_callback(|c: Checkout| c.connection)
     }
 
-    /// A new connection for `key` from `endpoint`, its connect phases stamped on `clock` if
-    /// there is one; `counted`: its place under the limit is already counted (it replaces a
-    /// connection whose place it took).
+    /// A new connection for `key` from `endpoint`, its connect phases stamped on `clock`;
+    /// `counted`: its place under the limit is already counted (it replaces a connection whose
+    /// place it took).
     fn open(
         &self,
         key: &PoolKey,
         endpoint: &Rc<dyn IStreamClientEndpoint>,
-        clock: Option<&Rc<dyn IReactorTime>>,
+        clock: &Rc<dyn IReactorTime>,
         counted: bool,
     ) -> Deferred<Checkout> {
         let protocol = HTTP11ClientProtocol::new();
@@ -358,22 +358,17 @@ impl HTTPConnectionPool {
             }
             on_lost();
         });
-        let timings = clock.map(|clock| ConnectTimings::new(clock.clone()));
-        let connecting = match &timings {
-            Some(timings) => endpoint.connect_timed(protocol.clone() as Rc<dyn IProtocol>, timings),
-            None => endpoint.connect(protocol.clone() as Rc<dyn IProtocol>),
-        };
+        let timings = ConnectTimings::new(clock.clone());
+        let connecting = endpoint.connect_timed(protocol.clone() as Rc<dyn IProtocol>, &timings);
         connecting.add_callbacks(
             move |()| {
-                if let Some(timings) = &timings {
-                    // For endpoints that stamp nothing themselves (Unix sockets, in-memory).
-                    timings.mark_connected();
-                }
+                // For endpoints that stamp nothing themselves (Unix sockets, in-memory).
+                timings.mark_connected();
                 Ok(Checkout {
                     connection: protocol,
                     slot,
                     cached: false,
-                    connect_timings: timings,
+                    connect_timings: Some(timings),
                 })
             },
             move |failure| {

@@ -29,7 +29,7 @@ pub(super) struct Route<'a> {
 /// A request that fails before any response on a cached connection, is idempotent and has no
 /// body is sent once more on a new connection, which takes the stale one's place under the
 /// pool's per-host limit.
-pub(super) fn send_on_pool(route: Route<'_>, mut request: Request) -> Deferred<Response> {
+pub(super) fn send_on_pool(route: Route<'_>, request: Request) -> Deferred<Response> {
     let Route {
         pool,
         key,
@@ -37,43 +37,43 @@ pub(super) fn send_on_pool(route: Route<'_>, mut request: Request) -> Deferred<R
         clock,
         connect_guard,
     } = route;
-    let mut timer = RequestTimer::start(clock.clone());
+    // Only the start is kept until a connection is had: the closures stay small.
+    let started = clock.seconds();
     let retry = pool.retries_automatically();
-    let mut connection = pool.checkout(&key, &endpoint, Some(clock));
+    let mut connection = pool.checkout(&key, &endpoint, clock);
     if let Some(seconds) = connect_guard.filter(|_| !connection.called()) {
         connection = connect_timeout(connection, seconds, &**clock);
     }
     let (pool, clock) = (pool.clone(), clock.clone());
     connection.add_callback(move |checkout: Checkout| {
-        timed_on(&mut timer, &checkout);
-        request.timer = Some(timer);
+        let timer = timer_on(&clock, started, &checkout);
         if !(checkout.cached && retry) {
-            return checkout.connection.request(request);
+            return checkout.connection.request_timed(request, timer);
         }
         checkout
             .connection
-            .request(request.clone())
+            .request_timed(request.clone(), timer)
             .add_errback(move |failure: Failure| {
                 if !should_retry(&request, &failure) {
                     return Deferred::fail(failure);
                 }
-                pool.replace_connection(&key, &endpoint, Some(&clock), &checkout)
+                pool.replace_connection(&key, &endpoint, &clock, &checkout)
                     .add_callback(move |fresh: Checkout| {
-                        if let Some(timer) = request.timer.as_mut() {
-                            timed_on(timer, &fresh);
-                        }
-                        fresh.connection.request(request)
+                        let timer = timer_on(&clock, started, &fresh);
+                        fresh.connection.request_timed(request, timer)
                     })
             })
     })
 }
 
-/// `timer`'s request goes out on `checkout`.
-fn timed_on(timer: &mut RequestTimer, checkout: &Checkout) {
+/// The timer of a request that started at `started` on `clock` and goes out on `checkout`.
+fn timer_on(clock: &Rc<dyn IReactorTime>, started: f64, checkout: &Checkout) -> RequestTimer {
+    let mut timer = RequestTimer::started_at(clock.clone(), started);
     match &checkout.connect_timings {
-        Some(timings) if !checkout.cached => timer.on_new_connection(timings.clone()),
-        _ => timer.on_reused_connection(),
+        Some(timings) => timer.on_new_connection(timings.clone()),
+        None => timer.on_reused_connection(),
     }
+    timer
 }
 
 /// Whether a request that failed with `failure` on a cached connection is sent again on a new

@@ -128,7 +128,21 @@ impl HTTP11ClientProtocol {
     /// Fails with [`RequestNotSent`] while another request is in flight or once the connection
     /// is closed, and with [`RequestGenerationFailed`] (nothing written) for an invalid method,
     /// target or host. Cancelling it aborts the connection.
-    pub fn request(&self, mut request: Request) -> Deferred<Response> {
+    pub fn request(&self, request: Request) -> Deferred<Response> {
+        self.send(request, None)
+    }
+
+    /// [`request`](Self::request), its phases stamped by `timer` (the first byte here, the end
+    /// by the response's body).
+    pub(crate) fn request_timed(
+        &self,
+        request: Request,
+        timer: RequestTimer,
+    ) -> Deferred<Response> {
+        self.send(request, Some(timer))
+    }
+
+    fn send(&self, mut request: Request, timer: Option<RequestTimer>) -> Deferred<Response> {
         let transport = {
             let s = self.s.borrow();
             match &s.transport {
@@ -192,7 +206,7 @@ impl HTTP11ClientProtocol {
             s.parser = Some(ResponseParser::new(&request.method[..] == b"HEAD"));
             s.buf.clear();
             s.ever_received = false;
-            s.timer = request.timer.take();
+            s.timer = timer;
             s.persistent = request.persistent;
             if streaming {
                 s.encoder = Some(encoder);

@@ -3,7 +3,6 @@
 
 use crate::web::http_headers::Headers;
 use crate::web::iweb::IBodyProducer;
-use crate::web::timings::RequestTimer;
 use bytes::Bytes;
 use std::fmt;
 use std::rc::Rc;
@@ -28,9 +27,6 @@ pub struct Request {
     /// Whether the connection may be kept for another request; when false,
     /// `Connection: close` is sent.
     pub persistent: bool,
-    /// Stamps the request's phases (set by the agent; see
-    /// [`RequestTimings`](crate::web::timings::RequestTimings)).
-    pub(crate) timer: Option<RequestTimer>,
 }
 
 impl Request {
@@ -56,7 +52,6 @@ impl Request {
             headers,
             body_producer: None,
             persistent: true,
-            timer: None,
         }
     }
 
