@@ -101,6 +101,42 @@ fn https_goes_through_the_tunnel_with_credentials_on_the_connect_only() {
 }
 
 #[test]
+fn timings_through_the_tunnel_are_the_proxy_connect_then_the_origin_handshake() {
+    let bin = HttpBin::start();
+    let proxy = authenticating_proxy();
+    let reactor = Reactor::new();
+    let agent = https_tunneling_agent(
+        &reactor,
+        &proxy,
+        Some(&bin),
+        HTTPConnectionPool::new(&reactor, true),
+    );
+    let fetch = |n: u32| {
+        let url = bin.https_url(&format!("/get?n={n}"));
+        let d = agent
+            .request("GET", &url, None, None)
+            .add_callback(|r: Response| read_body(&r).add_callback(move |_| r.timings()));
+        run(&reactor, d, 10.0).unwrap()
+    };
+    let first = fetch(0);
+    assert!(!first.reused());
+    let lookup = first.time_namelookup().expect("the proxy's address");
+    let connect = first.time_connect().expect("the proxy's connect");
+    let tls = first
+        .time_appconnect()
+        .expect("TLS with the origin, in the tunnel");
+    let ttfb = first.time_starttransfer().unwrap();
+    assert!(lookup <= connect && connect < tls && tls <= ttfb, "{first}");
+    assert!(ttfb <= first.time_total().unwrap(), "{first}");
+    let second = fetch(1);
+    assert!(
+        second.reused() && second.time_appconnect().is_none(),
+        "{second}"
+    );
+    assert_eq!(proxy.connections(), 1);
+}
+
+#[test]
 fn https_through_the_tunnel_is_verified_against_the_origin() {
     // The default policy does not trust httpbin's private CA: the TLS handshake inside the
     // tunnel is with the origin, and it fails there.

@@ -173,6 +173,33 @@ fn every_host_goes_to_the_socket_with_its_own_host_header() {
 }
 
 #[test]
+fn timings_over_the_socket_have_a_connect_and_no_name_lookup() {
+    let server = UnixHttpServer::start();
+    let reactor = Reactor::new();
+    let agent = unix_agent(&reactor, server.path());
+    let fetch = |url: &str| {
+        let d = agent
+            .request("GET", url, None, None)
+            .add_callback(|r: Response| read_body(&r).add_callback(move |_| r.timings()));
+        run(&reactor, d, 10.0).unwrap()
+    };
+    let first = fetch("http://docker/info");
+    assert!(!first.reused());
+    assert_eq!(first.time_namelookup(), None, "no name to look up: {first}");
+    assert_eq!(first.time_appconnect(), None);
+    let connect = first.time_connect().expect("the socket connected");
+    let ttfb = first.time_to_first_byte().unwrap();
+    assert!(
+        0.0 <= connect && connect <= ttfb && ttfb <= first.total().unwrap(),
+        "{first}"
+    );
+    let second = fetch("http://docker/info");
+    assert!(second.reused(), "{second}");
+    assert_eq!(second.time_connect(), None);
+    assert!(second.total().is_some());
+}
+
+#[test]
 fn treq_http_client_over_the_socket() {
     let server = UnixHttpServer::start();
     let reactor = Reactor::new();

@@ -1,6 +1,7 @@
 //! Client endpoints (`twisted.internet.endpoints`): [`HostnameEndpoint`] with happy eyeballs,
 //! [`TCP4ClientEndpoint`], and (on Unix) `UNIXClientEndpoint` for a Unix-domain socket path.
 
+use crate::connect_timings::ConnectTimings;
 use crate::defer::{Deferred, Failure};
 use crate::error::ConnectError;
 use crate::interfaces::{
@@ -102,7 +103,16 @@ impl HostnameEndpoint {
 
     /// Connect and return the connection without attaching a protocol.
     pub fn connect_connection(&self) -> Deferred<Rc<dyn IConnection>> {
-        Attempts::start(self.clone())
+        Attempts::start(self.clone(), None)
+    }
+
+    /// [`connect_connection`](Self::connect_connection), stamping in `timings` when the name
+    /// was resolved and when the winning address connected.
+    pub fn connect_connection_timed(
+        &self,
+        timings: &Rc<ConnectTimings>,
+    ) -> Deferred<Rc<dyn IConnection>> {
+        Attempts::start(self.clone(), Some(timings.clone()))
     }
 }
 
@@ -112,6 +122,18 @@ impl IStreamClientEndpoint for HostnameEndpoint {
             .add_callback(move |connection: Rc<dyn IConnection>| {
                 connection.attach_protocol(protocol);
             })
+    }
+
+    fn connect_timed(
+        &self,
+        protocol: Rc<dyn IProtocol>,
+        timings: &Rc<ConnectTimings>,
+    ) -> Deferred<()> {
+        self.connect_connection_timed(timings).add_callback(
+            move |connection: Rc<dyn IConnection>| {
+                connection.attach_protocol(protocol);
+            },
+        )
     }
 }
 
@@ -148,6 +170,14 @@ impl IStreamClientEndpoint for TCP4ClientEndpoint {
     fn connect(&self, protocol: Rc<dyn IProtocol>) -> Deferred<()> {
         self.inner.connect(protocol)
     }
+
+    fn connect_timed(
+        &self,
+        protocol: Rc<dyn IProtocol>,
+        timings: &Rc<ConnectTimings>,
+    ) -> Deferred<()> {
+        self.inner.connect_timed(protocol, timings)
+    }
 }
 
 /// One address being tried: its id and its Deferred.
@@ -165,10 +195,15 @@ struct Attempts {
     deadline: RefCell<Option<DelayedCall>>,
     last_failure: RefCell<Option<Failure>>,
     done: Cell<bool>,
+    /// Where to stamp the end of the resolution and of the connect, if anywhere.
+    timings: Option<Rc<ConnectTimings>>,
 }
 
 impl Attempts {
-    fn start(endpoint: HostnameEndpoint) -> Deferred<Rc<dyn IConnection>> {
+    fn start(
+        endpoint: HostnameEndpoint,
+        timings: Option<Rc<ConnectTimings>>,
+    ) -> Deferred<Rc<dyn IConnection>> {
         let slot: Rc<RefCell<Option<Rc<Attempts>>>> = Rc::new(RefCell::new(None));
         let canceller_slot = slot.clone();
         let result = Deferred::with_canceller(move |_| {
@@ -188,6 +223,7 @@ impl Attempts {
             deadline: RefCell::new(None),
             last_failure: RefCell::new(None),
             done: Cell::new(false),
+            timings,
         });
         *slot.borrow_mut() = Some(me.clone());
         let timeout = me.endpoint.timeout;
@@ -225,6 +261,9 @@ impl Attempts {
     fn resolved(self: &Rc<Self>, addresses: Vec<SocketAddr>) {
         if self.done.get() {
             return;
+        }
+        if let Some(timings) = &self.timings {
+            timings.mark_name_resolved();
         }
         let addresses: Vec<SocketAddr> = if self.endpoint.ipv4_only {
             addresses.into_iter().filter(|a| a.is_ipv4()).collect()
@@ -283,6 +322,9 @@ impl Attempts {
         match result {
             Ok(connection) => {
                 self.settle();
+                if let Some(timings) = &self.timings {
+                    timings.mark_connected();
+                }
                 let _ = self.result.callback(connection);
             }
             Err(failure) => {

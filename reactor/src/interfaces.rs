@@ -5,6 +5,7 @@
 //! through `Rc<dyn Trait>` and their methods take `&self`. Implementations keep their state in
 //! `Cell`/`RefCell` and never hold a borrow while calling into another object.
 
+use crate::connect_timings::ConnectTimings;
 use crate::defer::Failure;
 use crate::timer::DelayedCall;
 use bytes::Bytes;
@@ -138,4 +139,15 @@ pub trait IStreamClientEndpoint {
     /// Connect, then hand the connection to `protocol`. Cancelling the Deferred stops
     /// connecting.
     fn connect(&self, protocol: Rc<dyn IProtocol>) -> crate::defer::Deferred<()>;
+
+    /// [`connect`](Self::connect), stamping in `timings` the end of each phase this endpoint
+    /// performs (see [`ConnectTimings`]). The default stamps nothing.
+    fn connect_timed(
+        &self,
+        protocol: Rc<dyn IProtocol>,
+        timings: &Rc<ConnectTimings>,
+    ) -> crate::defer::Deferred<()> {
+        let _ = timings;
+        self.connect(protocol)
+    }
 }

@@ -46,6 +46,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod connect_timings;
 pub mod defer;
 pub mod endpoints;
 pub mod error;

@@ -2,6 +2,7 @@
 //! `Clock` with a fake TCP layer and resolver (no sockets).
 
 use bytes::Bytes;
+use reactor::connect_timings::ConnectTimings;
 use reactor::defer::{Deferred, Failure};
 use reactor::endpoints::HostnameEndpoint;
 use reactor::error::{ConnectError, DNSLookupError};
@@ -309,4 +310,48 @@ fn a_connection_that_wins_too_late_is_aborted() {
     let late = Rc::new(FakeConnection::default());
     let _ = attempt(&s, 1).result.callback(late.clone());
     assert!(!late.attached.get());
+}
+
+#[test]
+fn connect_timed_stamps_the_resolution_and_the_winning_connect_on_the_clock() {
+    let s = setup(30.0);
+    let proto = Rc::new(Proto::default());
+    let timings = ConnectTimings::new(Rc::new(s.clock.clone()));
+    let d = s.endpoint.connect_timed(proto.clone(), &timings);
+    s.clock.advance(0.25);
+    assert_eq!(timings.name_resolved(), None, "not resolved yet");
+    s.resolution
+        .callback(addrs(&["[::1]:80", "127.0.0.1:80"]))
+        .unwrap();
+    assert_eq!(timings.name_resolved(), Some(0.25));
+    s.clock.advance(0.5);
+    // The second address (started at 0.55) wins at 0.75; the first then connects too late.
+    attempt(&s, 1)
+        .result
+        .callback(Rc::new(FakeConnection::default()))
+        .unwrap();
+    assert!(d.take_result().unwrap().is_ok());
+    assert!(proto.made.get());
+    assert_eq!(timings.connected(), Some(0.75));
+    assert_eq!(timings.tls_established(), None);
+    s.clock.advance(1.0);
+    let _ = attempt(&s, 0)
+        .result
+        .callback(Rc::new(FakeConnection::default()));
+    assert_eq!(timings.connected(), Some(0.75), "the winner's time stays");
+}
+
+#[test]
+fn a_connect_that_times_out_has_a_resolution_time_and_no_connect_time() {
+    let s = setup(1.0);
+    let timings = ConnectTimings::new(Rc::new(s.clock.clone()));
+    let d = s
+        .endpoint
+        .connect_timed(Rc::new(Proto::default()), &timings);
+    s.resolution.callback(addrs(&["127.0.0.1:80"])).unwrap();
+    s.clock.advance(1.0);
+    let failure = d.take_result().unwrap().unwrap_err();
+    assert!(failure.check::<ConnectError>(), "{failure}");
+    assert_eq!(timings.name_resolved(), Some(0.0));
+    assert_eq!(timings.connected(), None);
 }

@@ -18,6 +18,7 @@ use crate::web::cookiejar::CookieJar;
 use crate::web::http_headers::Headers;
 use crate::web::iweb::IResponse;
 use crate::web::response::{BodyAlreadyDelivered, RequestInfo, Response as AgentResponse};
+use crate::web::timings::RequestTimings;
 use buffer::BufferedBody;
 use bytes::Bytes;
 use reactor::defer::{Deferred, Failure};
@@ -78,6 +79,13 @@ impl Response {
     /// The request this answers (its method and absolute URI).
     pub fn request(&self) -> &RequestInfo {
         &self.original.request
+    }
+
+    /// The timings of the request that produced this response (after redirects, the last
+    /// one's): name lookup, connect, TLS handshake, first byte, and the total once the body has
+    /// been read (see [`RequestTimings`]).
+    pub fn timings(&self) -> RequestTimings {
+        self.original.timings()
     }
 
     /// The response this one's request was redirected from, if any.

@@ -12,6 +12,8 @@
 //! * [`response`]: [`Response`](response::Response) and [`read_body`](response::read_body).
 //! * [`newclient`]: the HTTP/1.1 client protocol on the reactor.
 //! * [`client`]: `Agent`, `HTTPConnectionPool`, `CookieAgent` and the body producers.
+//! * [`timings`]: [`RequestTimings`](timings::RequestTimings), where the time of a request
+//!   went (name lookup, connect, TLS, first byte, total), as `curl -w` reports it.
 //! * [`cookiejar`]: [`CookieJar`](cookiejar::CookieJar), an RFC 6265 client cookie jar (Python's `http.cookiejar`).
 
 pub(crate) mod body_transport;
@@ -25,3 +27,4 @@ pub mod newclient;
 pub mod resource;
 pub mod response;
 pub mod server;
+pub mod timings;

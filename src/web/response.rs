@@ -13,6 +13,7 @@
 use crate::web::body_transport::{BodyFlow, BodyTransport};
 use crate::web::error::{PartialDownloadError, PotentialDataLoss, ResponseDone};
 use crate::web::http_headers::Headers;
+use crate::web::timings::{RequestTimer, RequestTimings};
 use bytes::{Bytes, BytesMut};
 use reactor::defer::{Deferred, Failure};
 use reactor::interfaces::{IProtocol, ITransport};
@@ -98,6 +99,7 @@ impl Response {
     /// such as a decoded one. The new body is fed through `body`'s `data`/`finish`; this
     /// response's own body is left alone (the caller delivers it where it goes).
     pub(crate) fn with_body(&self, body: Rc<BodyChannel>) -> Response {
+        body.set_timer(self.body_channel().timer.borrow().clone());
         Response {
             body: Rc::new(BodyOwner(body)),
             ..self.clone()
@@ -111,6 +113,20 @@ impl Response {
     pub fn deliver_body(&self, protocol: Rc<dyn IProtocol>) -> Result<(), BodyAlreadyDelivered> {
         let channel = self.body_channel();
         channel.deliver(protocol, channel.clone())
+    }
+
+    /// The timings of the request that produced this response: name lookup, connect, TLS
+    /// handshake, first byte, and, once the body has ended, the total (see
+    /// [`RequestTimings`]). After a redirect, the timings of the last request (each
+    /// [`previous_response`](Self::previous_response) keeps its own). A response not made by
+    /// an agent has the default timings (all `None`).
+    pub fn timings(&self) -> RequestTimings {
+        self.body_channel()
+            .timer
+            .borrow()
+            .as_ref()
+            .map(RequestTimer::timings)
+            .unwrap_or_default()
     }
 }
 
@@ -160,6 +176,8 @@ pub(crate) struct BodyChannel {
     paused: Cell<bool>,
     held: Cell<bool>,
     reader_paused: Cell<bool>,
+    /// The timings of the request, stamped with the end when the body ends.
+    timer: RefCell<Option<RequestTimer>>,
 }
 
 impl BodyChannel {
@@ -175,7 +193,13 @@ impl BodyChannel {
             paused: Cell::new(false),
             held: Cell::new(false),
             reader_paused: Cell::new(false),
+            timer: RefCell::new(None),
         })
+    }
+
+    /// Time the end of this body with `timer` (the request's).
+    pub(crate) fn set_timer(&self, timer: Option<RequestTimer>) {
+        *self.timer.borrow_mut() = timer;
     }
 
     /// Set the transport of a channel made without one (for a body fed by another protocol,
@@ -264,6 +288,9 @@ impl BodyChannel {
     /// The body ended with `reason`.
     pub(crate) fn finish(&self, reason: Failure) {
         self.release_transport();
+        if let Some(timer) = self.timer.borrow_mut().as_mut() {
+            timer.end();
+        }
         let protocol = {
             let mut state = self.state.borrow_mut();
             match &mut *state {

@@ -2,6 +2,7 @@
 
 use super::options::ITLSClientConnectionCreator;
 use super::transport::TLSMemoryBIOProtocol;
+use crate::connect_timings::ConnectTimings;
 use crate::defer::{Deferred, Failure};
 use crate::interfaces::{IProtocol, IStreamClientEndpoint, ITransport};
 use crate::protocol::ProtocolFactory;
@@ -53,6 +54,21 @@ impl IStreamClientEndpoint for TLSWrapClientEndpoint {
     fn connect(&self, protocol: Rc<dyn IProtocol>) -> Deferred<()> {
         match TLSMemoryBIOProtocol::client(&*self.creator, protocol) {
             Ok(tls) => self.wrapped.connect(tls),
+            Err(error) => Deferred::fail(Failure::new(error)),
+        }
+    }
+
+    /// Stamps the lower endpoint's phases, and the end of the handshake when it comes.
+    fn connect_timed(
+        &self,
+        protocol: Rc<dyn IProtocol>,
+        timings: &Rc<ConnectTimings>,
+    ) -> Deferred<()> {
+        match TLSMemoryBIOProtocol::client(&*self.creator, protocol) {
+            Ok(tls) => {
+                tls.stamp_handshake_in(timings.clone());
+                self.wrapped.connect_timed(tls, timings)
+            }
             Err(error) => Deferred::fail(Failure::new(error)),
         }
     }

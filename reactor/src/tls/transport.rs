@@ -3,6 +3,7 @@
 use super::error::{TLSError, TLSErrorKind};
 use super::options::ITLSClientConnectionCreator;
 use super::records;
+use crate::connect_timings::ConnectTimings;
 use crate::defer::Failure;
 use crate::error::ConnectionDone;
 use crate::interfaces::{
@@ -67,6 +68,8 @@ pub struct TLSMemoryBIOProtocol {
     sent_close_notify: Cell<bool>,
     aborted: Cell<bool>,
     producer: ProducerSlot,
+    /// Where to stamp the end of the handshake, if anywhere.
+    timings: RefCell<Option<Rc<ConnectTimings>>>,
 }
 
 impl TLSMemoryBIOProtocol {
@@ -116,7 +119,14 @@ impl TLSMemoryBIOProtocol {
             sent_close_notify: Cell::new(false),
             aborted: Cell::new(false),
             producer: ProducerSlot::default(),
+            timings: RefCell::new(None),
         })
+    }
+
+    /// Stamp the end of the handshake in `timings` when it comes
+    /// ([`ConnectTimings::mark_tls_established`]).
+    pub fn stamp_handshake_in(&self, timings: Rc<ConnectTimings>) {
+        *self.timings.borrow_mut() = Some(timings);
     }
 
     /// Whether the handshake has finished.
@@ -250,6 +260,9 @@ impl TLSMemoryBIOProtocol {
 
     fn handshake_finished(&self) {
         self.handshake_done.set(true);
+        if let Some(timings) = self.timings.borrow_mut().take() {
+            timings.mark_tls_established();
+        }
         self.flush_pending();
         self.producer.after_drain(self.backlog(), LOW_WATER);
     }

@@ -1,21 +1,17 @@
 //! [`Agent`]: Twisted's `twisted.web.client.Agent`.
 
 use super::pool::{HTTPConnectionPool, PoolKey};
+use super::pooled_request::{send_on_pool, Route};
 use super::tls_policy::{AgentPolicy, IPolicyForHTTPS};
-use crate::web::error::{
-    InvalidURI, RequestGenerationFailed, RequestNotSent, RequestTransmissionFailed,
-    ResponseNeverReceived, SchemeNotSupported,
-};
+use crate::web::error::{InvalidURI, RequestGenerationFailed, SchemeNotSupported};
 use crate::web::http11::ProtocolError;
 use crate::web::http_headers::{is_token, Headers};
 use crate::web::iweb::{IAgent, IBodyProducer};
-use crate::web::newclient::{HTTP11ClientProtocol, Request};
+use crate::web::newclient::Request;
 use crate::web::response::Response;
 use bytes::Bytes;
-use reactor::defer::TimeoutError;
 use reactor::defer::{Deferred, Failure};
 use reactor::endpoints::HostnameEndpoint;
-use reactor::error::ConnectError;
 use reactor::interfaces::{IReactorTime, IStreamClientEndpoint};
 use reactor::Reactor;
 use std::cell::RefCell;
@@ -214,36 +210,6 @@ impl Agent {
         &self.pool
     }
 
-    /// Send `request` on a connection that came from the pool: when the pool retries
-    /// automatically and the request fails in a way that says the server had closed the idle
-    /// connection, once more on a new one (Twisted's `_RetryingHTTP11ClientProtocol`).
-    fn request_on_cached(
-        &self,
-        connection: Rc<HTTP11ClientProtocol>,
-        parsed: Rc<ParsedURI>,
-        request: Request,
-    ) -> Deferred<Response> {
-        if !self.pool.retries_automatically() {
-            return connection.request(request);
-        }
-        let agent = self.clone();
-        connection
-            .request(request.clone())
-            .add_errback(move |failure: Failure| {
-                if !should_retry(&request, &failure) {
-                    return Deferred::fail(failure);
-                }
-                let endpoint = match agent.endpoint_for(&parsed) {
-                    Ok(endpoint) => endpoint,
-                    Err(failure) => return Deferred::fail(failure),
-                };
-                agent
-                    .pool
-                    .new_connection(&parsed.key, &endpoint)
-                    .add_callback(move |c: Rc<HTTP11ClientProtocol>| c.request(request))
-            })
-    }
-
     fn endpoint(
         &self,
         scheme: &str,
@@ -341,6 +307,15 @@ struct ParsedURI {
     key: PoolKey,
 }
 
+/// A parsed URI as the pool key it carries.
+struct ParsedKey(Rc<ParsedURI>);
+
+impl std::borrow::Borrow<PoolKey> for ParsedKey {
+    fn borrow(&self) -> &PoolKey {
+        &self.0.key
+    }
+}
+
 impl ParsedURI {
     fn parse(uri: &str) -> Result<ParsedURI, Failure> {
         let invalid = |reason: &str| InvalidURI {
@@ -400,25 +375,6 @@ impl ParsedURI {
     }
 }
 
-/// Whether a request that failed with `failure` on a cached connection is sent again on a new
-/// one (Twisted's `_RetryingHTTP11ClientProtocol._shouldRetry`).
-pub(super) fn should_retry(request: &Request, failure: &Failure) -> bool {
-    const IDEMPOTENT: [&[u8]; 5] = [b"GET", b"HEAD", b"OPTIONS", b"DELETE", b"TRACE"];
-    if !IDEMPOTENT.contains(&&request.method[..]) || request.body_producer.is_some() {
-        return false;
-    }
-    let reasons = if let Some(e) = failure.value::<RequestTransmissionFailed>() {
-        &e.reasons
-    } else if let Some(e) = failure.value::<ResponseNeverReceived>() {
-        &e.reasons
-    } else {
-        return failure.check::<RequestNotSent>();
-    };
-    !reasons
-        .iter()
-        .any(|r| r.check::<reactor::defer::CancelledError>())
-}
-
 impl IAgent for Agent {
     fn request(
         &self,
@@ -431,28 +387,17 @@ impl IAgent for Agent {
             Ok(prepared) => prepared,
             Err(failure) => return Deferred::fail(failure),
         };
-        let pool = self.pool.clone();
-        if let Some(connection) = pool.take_idle(&parsed.key) {
-            // A keep-alive request: no endpoint, no connect, no Deferred for the connection.
-            return self.request_on_cached(connection, parsed, request);
-        }
-        let endpoint = match self.endpoint_for(&parsed) {
-            Ok(endpoint) => endpoint,
-            Err(failure) => return Deferred::fail(failure),
-        };
-        let mut connection = pool.get_connection(&parsed.key, &endpoint);
-        if let Some(seconds) = self.connect_guard.filter(|_| !connection.called()) {
-            connection = connect_timeout(connection, seconds, &*self.clock);
-        }
         let agent = self.clone();
-        connection.add_callback(
-            move |(connection, cached): (Rc<HTTP11ClientProtocol>, bool)| {
-                if cached {
-                    agent.request_on_cached(connection, parsed, request)
-                } else {
-                    connection.request(request)
-                }
+        let target = parsed.clone();
+        send_on_pool(
+            Route {
+                pool: &self.pool,
+                clock: &self.clock,
+                connect_guard: self.connect_guard,
             },
+            ParsedKey(parsed),
+            move || agent.endpoint_for(&target),
+            request,
         )
     }
 
@@ -469,27 +414,6 @@ impl IAgent for Agent {
             ..self.clone()
         }))
     }
-}
-
-/// `connecting`, failed with [`ConnectError::Timeout`] (and the attempt cancelled) unless it
-/// fires within `seconds` of `clock`.
-pub(super) fn connect_timeout<T: 'static>(
-    connecting: Deferred<T>,
-    seconds: f64,
-    clock: &dyn IReactorTime,
-) -> Deferred<T> {
-    connecting
-        .add_timeout(seconds, clock)
-        .add_errback(move |failure: Failure| {
-            if failure.check::<TimeoutError>() {
-                Err(Failure::new(ConnectError::Timeout {
-                    address: None,
-                    seconds,
-                }))
-            } else {
-                Err(failure)
-            }
-        })
 }
 
 impl fmt::Debug for Agent {

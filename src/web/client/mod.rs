@@ -43,6 +43,7 @@ mod inflate;
 mod key_hash;
 mod no_proxy;
 mod pool;
+mod pooled_request;
 mod producers;
 mod proxy;
 mod redirect;

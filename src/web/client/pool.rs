@@ -2,6 +2,7 @@
 
 use super::key_hash::KeyMap;
 use crate::web::newclient::HTTP11ClientProtocol;
+use reactor::connect_timings::ConnectTimings;
 use reactor::defer::{gather_results, Deferred};
 use reactor::interfaces::{IProtocol, IReactorTime, IStreamClientEndpoint};
 use reactor::{DelayedCall, Reactor};
@@ -17,7 +18,25 @@ pub type PoolKey = (String, String, u16);
 
 struct Cached {
     connection: Rc<HTTP11ClientProtocol>,
+    slot: Slot,
     timeout: DelayedCall,
+}
+
+/// A connection's place under [`max_connections_per_host`](HTTPConnectionPool::max_connections_per_host):
+/// `true` while it counts in `open`. Released once, when the connection is lost or fails to
+/// open, unless it was handed to the connection that replaced it
+/// ([`HTTPConnectionPool::replace_connection`]).
+pub(crate) type Slot = Rc<Cell<bool>>;
+
+/// A connection handed out for one request.
+pub(crate) struct Checkout {
+    pub(crate) connection: Rc<HTTP11ClientProtocol>,
+    /// Its place under the per-host limit.
+    pub(crate) slot: Slot,
+    /// Whether it came from the pool.
+    pub(crate) cached: bool,
+    /// For a new connection, when its connect phases ended; `None` for one from the pool.
+    pub(crate) connect_timings: Option<Rc<ConnectTimings>>,
 }
 
 struct PoolInner {
@@ -154,22 +173,56 @@ impl HTTPConnectionPool {
         key: &PoolKey,
         endpoint: &Rc<dyn IStreamClientEndpoint>,
     ) -> Deferred<(Rc<HTTP11ClientProtocol>, bool)> {
-        if let Some(connection) = self.take_idle(key) {
-            return Deferred::succeed((connection, true));
+        self.checkout(key, endpoint, &self.inner.clock)
+            .add_callback(|c: Checkout| (c.connection, c.cached))
+    }
+
+    /// [`get_connection`](Self::get_connection), with the connection's place under the limit;
+    /// a new connection's connect phases are stamped on `clock`.
+    pub(crate) fn checkout(
+        &self,
+        key: &PoolKey,
+        endpoint: &Rc<dyn IStreamClientEndpoint>,
+        clock: &Rc<dyn IReactorTime>,
+    ) -> Deferred<Checkout> {
+        if let Some(checkout) = self.take_idle(key) {
+            return Deferred::succeed(checkout);
         }
         if self.at_limit(key) {
             let (pool, key, endpoint) = (self.clone(), key.clone(), endpoint.clone());
+            let clock = clock.clone();
             return self
                 .wait_for_turn(&key)
-                .add_callback(move |()| pool.get_connection(&key, &endpoint));
+                .add_callback(move |()| pool.checkout(&key, &endpoint, &clock));
         }
-        self.new_connection(key, endpoint)
-            .add_callback(|connection: Rc<HTTP11ClientProtocol>| (connection, false))
+        self.open(key, endpoint, clock, false)
+    }
+
+    /// A new connection in place of `stale`, a connection from [`checkout`](Self::checkout)
+    /// that failed before any response (it is lost, or is closed now): the new one takes the
+    /// stale one's place under the per-host limit, so the limit holds and the request keeps
+    /// its turn. If the stale connection's place was already given up, this waits for a turn
+    /// as any request does.
+    pub(crate) fn replace_connection(
+        &self,
+        key: &PoolKey,
+        endpoint: &Rc<dyn IStreamClientEndpoint>,
+        clock: &Rc<dyn IReactorTime>,
+        stale: &Checkout,
+    ) -> Deferred<Checkout> {
+        if !stale.connection.is_lost() {
+            stale.connection.abort();
+        }
+        if stale.slot.replace(false) {
+            self.open(key, endpoint, clock, true)
+        } else {
+            self.checkout(key, endpoint, clock)
+        }
     }
 
     /// The most recently used idle connection for `key`, taken out of the pool, if there is
     /// one that can carry a request.
-    pub(crate) fn take_idle(&self, key: &PoolKey) -> Option<Rc<HTTP11ClientProtocol>> {
+    pub(crate) fn take_idle(&self, key: &PoolKey) -> Option<Checkout> {
         loop {
             let cached = {
                 let mut connections = self.inner.connections.borrow_mut();
@@ -179,7 +232,12 @@ impl HTTPConnectionPool {
             };
             cached.timeout.cancel().ok();
             if cached.connection.is_quiescent() {
-                return Some(cached.connection);
+                return Some(Checkout {
+                    connection: cached.connection,
+                    slot: cached.slot,
+                    cached: true,
+                    connect_timings: None,
+                });
             }
         }
     }
@@ -258,10 +316,26 @@ impl HTTPConnectionPool {
         key: &PoolKey,
         endpoint: &Rc<dyn IStreamClientEndpoint>,
     ) -> Deferred<Rc<HTTP11ClientProtocol>> {
+        self.open(key, endpoint, &self.inner.clock, false)
+            .add_callback(|c: Checkout| c.connection)
+    }
+
+    /// A new connection for `key` from `endpoint`, its connect phases stamped on `clock`;
+    /// `counted`: its place under the limit is already counted (it replaces a connection whose
+    /// place it took).
+    fn open(
+        &self,
+        key: &PoolKey,
+        endpoint: &Rc<dyn IStreamClientEndpoint>,
+        clock: &Rc<dyn IReactorTime>,
+        counted: bool,
+    ) -> Deferred<Checkout> {
         let protocol = HTTP11ClientProtocol::new();
-        *self.inner.open.borrow_mut().entry(key.clone()).or_insert(0) += 1;
+        if !counted {
+            *self.inner.open.borrow_mut().entry(key.clone()).or_insert(0) += 1;
+        }
         // Released once: when the connection is lost, or when it fails to open.
-        let slot = Rc::new(Cell::new(true));
+        let slot: Slot = Rc::new(Cell::new(true));
         let release = {
             let (pool, k, slot) = (Rc::downgrade(&self.inner), key.clone(), slot.clone());
             move || {
@@ -273,9 +347,10 @@ impl HTTPConnectionPool {
         let pool = Rc::downgrade(&self.inner);
         // Shared by the connection's idle timeouts, so returning it allocates no key.
         let k = Rc::new(key.clone());
+        let idle_slot = slot.clone();
         protocol.set_quiescent_callback(move |connection| {
             if let Some(inner) = pool.upgrade() {
-                HTTPConnectionPool { inner }.put_connection(&k, connection);
+                HTTPConnectionPool { inner }.put_connection(&k, connection, idle_slot.clone());
             }
         });
         let pool = Rc::downgrade(&self.inner);
@@ -288,19 +363,28 @@ impl HTTPConnectionPool {
             }
             on_lost();
         });
-        endpoint
-            .connect(protocol.clone() as Rc<dyn IProtocol>)
-            .add_callbacks(
-                move |()| Ok(protocol),
-                move |failure| {
-                    release();
-                    Err(failure)
-                },
-            )
+        let timings = ConnectTimings::new(clock.clone());
+        let connecting = endpoint.connect_timed(protocol.clone() as Rc<dyn IProtocol>, &timings);
+        connecting.add_callbacks(
+            move |()| {
+                // For endpoints that stamp nothing themselves (Unix sockets, in-memory).
+                timings.mark_connected();
+                Ok(Checkout {
+                    connection: protocol,
+                    slot,
+                    cached: false,
+                    connect_timings: Some(timings),
+                })
+            },
+            move |failure| {
+                release();
+                Err(failure)
+            },
+        )
     }
 
     /// Take back an idle connection (Twisted's `_putConnection`).
-    fn put_connection(&self, key: &Rc<PoolKey>, connection: Rc<HTTP11ClientProtocol>) {
+    fn put_connection(&self, key: &Rc<PoolKey>, connection: Rc<HTTP11ClientProtocol>, slot: Slot) {
         if !self.inner.persistent || self.inner.max_persistent_per_host.get() == 0 {
             connection.lose_connection();
             return;
@@ -319,6 +403,7 @@ impl HTTPConnectionPool {
         );
         let cached = Cached {
             connection,
+            slot,
             timeout,
         };
         let evicted = {

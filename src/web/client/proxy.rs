@@ -13,16 +13,16 @@
 //! response — an [`Agent`](super::Agent) over a
 //! [`TunnelingEndpointFactory`](super::TunnelingEndpointFactory).
 
-use super::agent::{connect_timeout, should_retry};
 use super::basic_auth::basic_auth_header;
 use super::env_proxy::ProxyEnvError;
 use super::env_proxy_agent::EnvProxyAgent;
 use super::pool::{HTTPConnectionPool, PoolKey};
+use super::pooled_request::{send_on_pool, Route};
 use crate::web::error::{InvalidURI, RequestGenerationFailed, SchemeNotSupported};
 use crate::web::http11::{absolute_form_target, ProtocolError};
 use crate::web::http_headers::{is_token, Headers};
 use crate::web::iweb::{IAgent, IBodyProducer};
-use crate::web::newclient::{HTTP11ClientProtocol, Request};
+use crate::web::newclient::Request;
 use crate::web::response::Response;
 use reactor::defer::{Deferred, Failure};
 use reactor::interfaces::{IReactorTime, IStreamClientEndpoint};
@@ -194,27 +194,16 @@ impl IAgent for ProxyAgent {
             Ok(request) => request,
             Err(failure) => return Deferred::fail(failure),
         };
-        let (key, endpoint, pool) = (self.pool_key(), self.endpoint.clone(), self.pool.clone());
-        let retry = pool.retries_automatically();
-        let mut connection = self.pool.get_connection(&key, &endpoint);
-        if let Some(seconds) = self.connect_guard.filter(|_| !connection.called()) {
-            connection = connect_timeout(connection, seconds, &*self.clock);
-        }
-        connection.add_callback(
-            move |(connection, cached): (Rc<HTTP11ClientProtocol>, bool)| {
-                if !(cached && retry) {
-                    return connection.request(request);
-                }
-                connection
-                    .request(request.clone())
-                    .add_errback(move |failure: Failure| {
-                        if !should_retry(&request, &failure) {
-                            return Deferred::fail(failure);
-                        }
-                        pool.new_connection(&key, &endpoint)
-                            .add_callback(move |c: Rc<HTTP11ClientProtocol>| c.request(request))
-                    })
+        let endpoint = self.endpoint.clone();
+        send_on_pool(
+            Route {
+                pool: &self.pool,
+                clock: &self.clock,
+                connect_guard: self.connect_guard,
             },
+            self.pool_key(),
+            move || Ok(endpoint.clone()),
+            request,
         )
     }
 

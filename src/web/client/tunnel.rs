@@ -22,6 +22,7 @@
 use super::basic_auth::basic_auth_header;
 use crate::web::http11::MAX_HEAD_SIZE;
 use bytes::{Bytes, BytesMut};
+use reactor::connect_timings::ConnectTimings;
 use reactor::defer::{Deferred, Failure};
 use reactor::interfaces::{IProtocol, IStreamClientEndpoint, ITransport};
 use std::cell::RefCell;
@@ -155,6 +156,27 @@ impl TunnelingEndpoint {
 
 impl IStreamClientEndpoint for TunnelingEndpoint {
     fn connect(&self, protocol: Rc<dyn IProtocol>) -> Deferred<()> {
+        self.open(protocol, None)
+    }
+
+    /// The proxy endpoint stamps its phases (name lookup and connect of the proxy, as curl
+    /// reports them); the tunnel's own `CONNECT` exchange comes after.
+    fn connect_timed(
+        &self,
+        protocol: Rc<dyn IProtocol>,
+        timings: &Rc<ConnectTimings>,
+    ) -> Deferred<()> {
+        self.open(protocol, Some(timings))
+    }
+}
+
+impl TunnelingEndpoint {
+    /// Connect to the proxy (stamping `timings` if given) and open the tunnel.
+    fn open(
+        &self,
+        protocol: Rc<dyn IProtocol>,
+        timings: Option<&Rc<ConnectTimings>>,
+    ) -> Deferred<()> {
         let request = match self.connect_request() {
             Ok(request) => request,
             Err(e) => return Deferred::fail(e),
@@ -180,7 +202,12 @@ impl IStreamClientEndpoint for TunnelingEndpoint {
             state: RefCell::new(State::Connecting),
             ready: ready.clone(),
         });
-        let connecting = self.proxy.connect(tunnel.clone() as Rc<dyn IProtocol>);
+        let connecting = match timings {
+            Some(timings) => self
+                .proxy
+                .connect_timed(tunnel.clone() as Rc<dyn IProtocol>, timings),
+            None => self.proxy.connect(tunnel.clone() as Rc<dyn IProtocol>),
+        };
         *pending.borrow_mut() = Some((Rc::downgrade(&tunnel), connecting.clone()));
         connecting.add_errback(move |failure: Failure| tunnel.fail(failure));
         ready

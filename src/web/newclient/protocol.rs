@@ -11,6 +11,7 @@ use crate::web::http11::{
     ResponseHead, ResponseParser,
 };
 use crate::web::response::{BodyChannel, RequestInfo, Response};
+use crate::web::timings::RequestTimer;
 use bytes::{Bytes, BytesMut};
 use reactor::defer::{Deferred, Failure};
 use reactor::interfaces::{IProducer, IProtocol, ITransport, Producer};
@@ -39,6 +40,8 @@ struct Inner {
     /// `data_received`'s parse loop is running.
     parsing: bool,
     ever_received: bool,
+    /// Stamps the first byte of the response, then goes to its body.
+    timer: Option<RequestTimer>,
     /// The body of the response being read.
     body: Option<Rc<BodyChannel>>,
     /// The request body being streamed.
@@ -133,7 +136,21 @@ impl HTTP11ClientProtocol {
     /// Fails with [`RequestNotSent`] while another request is in flight or once the connection
     /// is closed, and with [`RequestGenerationFailed`] (nothing written) for an invalid method,
     /// target or host. Cancelling it aborts the connection.
-    pub fn request(&self, mut request: Request) -> Deferred<Response> {
+    pub fn request(&self, request: Request) -> Deferred<Response> {
+        self.send(request, None)
+    }
+
+    /// [`request`](Self::request), its phases stamped by `timer` (the first byte here, the end
+    /// by the response's body).
+    pub(crate) fn request_timed(
+        &self,
+        request: Request,
+        timer: RequestTimer,
+    ) -> Deferred<Response> {
+        self.send(request, Some(timer))
+    }
+
+    fn send(&self, mut request: Request, timer: Option<RequestTimer>) -> Deferred<Response> {
         let transport = {
             let s = self.s.borrow();
             match &s.transport {
@@ -199,6 +216,7 @@ impl HTTP11ClientProtocol {
             s.parser = Some(ResponseParser::new(&request.method[..] == b"HEAD"));
             s.buf.clear();
             s.ever_received = false;
+            s.timer = timer;
             s.persistent = request.persistent;
             if streaming {
                 s.encoder = Some(encoder);
@@ -311,6 +329,7 @@ impl HTTP11ClientProtocol {
         let (finished, response) = {
             let mut s = self.s.borrow_mut();
             let channel = BodyChannel::new(s.transport.clone());
+            channel.set_timer(s.timer.take());
             s.body = Some(channel.clone());
             let info = s.info.take().expect("a request is in flight");
             (s.finished.take(), Response::new(head, info, channel))
@@ -416,7 +435,12 @@ impl IProtocol for HTTP11ClientProtocol {
             if s.parser.is_none() {
                 true
             } else {
-                s.ever_received = true;
+                if !s.ever_received {
+                    s.ever_received = true;
+                    if let Some(timer) = s.timer.as_mut() {
+                        timer.first_byte();
+                    }
+                }
                 if s.parsing {
                     // Called again from code the parse loop below called (a body protocol
                     // flushing an in-memory pump): queue behind what the loop has not parsed,
