@@ -19,7 +19,29 @@ pub type PoolKey = (String, String, u16);
 struct Cached {
     connection: Rc<HTTP11ClientProtocol>,
     slot: Slot,
-    timeout: DelayedCall,
+    idle: Rc<IdleTimer>,
+}
+
+/// A connection's idle timeout, one per connection for its whole life. Checking a connection
+/// in only stamps the time; the timer is armed when none is pending, and when it fires early
+/// (the connection was used and checked in again since) it is armed again for what is left,
+/// so a keep-alive request neither schedules nor cancels a call.
+#[derive(Default)]
+struct IdleTimer {
+    /// When the connection last went idle.
+    since: Cell<f64>,
+    /// The pending call, if any.
+    call: RefCell<Option<DelayedCall>>,
+}
+
+impl IdleTimer {
+    /// Cancel the pending call: the connection is gone.
+    fn stop(&self) {
+        let call = self.call.borrow_mut().take();
+        if let Some(call) = call {
+            call.cancel().ok();
+        }
+    }
 }
 
 /// A connection's place under [`max_connections_per_host`](HTTPConnectionPool::max_connections_per_host):
@@ -230,7 +252,6 @@ impl HTTPConnectionPool {
                 // the key is not allocated again. `remove` drops empty stacks.
                 connections.get_mut(key)?.pop()?
             };
-            cached.timeout.cancel().ok();
             if cached.connection.is_quiescent() {
                 return Some(Checkout {
                     connection: cached.connection,
@@ -348,9 +369,16 @@ impl HTTPConnectionPool {
         // Shared by the connection's idle timeouts, so returning it allocates no key.
         let k = Rc::new(key.clone());
         let idle_slot = slot.clone();
+        let idle = Rc::new(IdleTimer::default());
+        let timer = idle.clone();
         protocol.set_quiescent_callback(move |connection| {
             if let Some(inner) = pool.upgrade() {
-                HTTPConnectionPool { inner }.put_connection(&k, connection, idle_slot.clone());
+                HTTPConnectionPool { inner }.put_connection(
+                    &k,
+                    connection,
+                    idle_slot.clone(),
+                    &timer,
+                );
             }
         });
         let pool = Rc::downgrade(&self.inner);
@@ -358,6 +386,7 @@ impl HTTPConnectionPool {
         let weak = Rc::downgrade(&protocol);
         let on_lost = release.clone();
         protocol.notify_lost().add_callback(move |()| {
+            idle.stop();
             if let (Some(inner), Some(connection)) = (pool.upgrade(), weak.upgrade()) {
                 HTTPConnectionPool { inner }.remove(&k, &connection);
             }
@@ -384,27 +413,31 @@ impl HTTPConnectionPool {
     }
 
     /// Take back an idle connection (Twisted's `_putConnection`).
-    fn put_connection(&self, key: &Rc<PoolKey>, connection: Rc<HTTP11ClientProtocol>, slot: Slot) {
+    fn put_connection(
+        &self,
+        key: &Rc<PoolKey>,
+        connection: Rc<HTTP11ClientProtocol>,
+        slot: Slot,
+        idle: &Rc<IdleTimer>,
+    ) {
         if !self.inner.persistent || self.inner.max_persistent_per_host.get() == 0 {
             connection.lose_connection();
             return;
         }
-        let pool = Rc::downgrade(&self.inner);
-        let k = Rc::clone(key);
-        let weak = Rc::downgrade(&connection);
-        let timeout = self.inner.clock.call_later(
-            self.inner.cached_connection_timeout.get(),
-            Box::new(move || {
-                if let (Some(inner), Some(connection)) = (pool.upgrade(), weak.upgrade()) {
-                    HTTPConnectionPool { inner }.remove(&k, &connection);
-                    connection.lose_connection();
-                }
-            }),
-        );
+        idle.since.set(self.inner.clock.seconds());
+        let pending = idle.call.borrow().as_ref().is_some_and(DelayedCall::active);
+        if !pending {
+            self.arm(
+                key,
+                &connection,
+                idle,
+                self.inner.cached_connection_timeout.get(),
+            );
+        }
         let cached = Cached {
             connection,
             slot,
-            timeout,
+            idle: idle.clone(),
         };
         let evicted = {
             let mut connections = self.inner.connections.borrow_mut();
@@ -425,10 +458,60 @@ impl HTTPConnectionPool {
             }
         };
         if let Some(old) = evicted {
-            old.timeout.cancel().ok();
+            old.idle.stop();
             old.connection.lose_connection();
         }
         self.wake(key);
+    }
+
+    /// Check `connection`'s idleness after `delay` seconds: closed if it has been idle for the
+    /// whole timeout by then, checked again when that time comes if it went idle later, left
+    /// alone if it is in use (it is armed again when it comes back).
+    fn arm(
+        &self,
+        key: &Rc<PoolKey>,
+        connection: &Rc<HTTP11ClientProtocol>,
+        idle: &Rc<IdleTimer>,
+        delay: f64,
+    ) {
+        let pool = Rc::downgrade(&self.inner);
+        let k = Rc::clone(key);
+        let weak = Rc::downgrade(connection);
+        let timer = Rc::downgrade(idle);
+        let call = self.inner.clock.call_later(
+            delay,
+            Box::new(move || {
+                let (Some(inner), Some(connection), Some(idle)) =
+                    (pool.upgrade(), weak.upgrade(), timer.upgrade())
+                else {
+                    return;
+                };
+                idle.call.borrow_mut().take();
+                let pool = HTTPConnectionPool { inner };
+                if !pool.is_idle(&k, &connection) {
+                    return;
+                }
+                let deadline = idle.since.get() + pool.inner.cached_connection_timeout.get();
+                let left = deadline - pool.inner.clock.seconds();
+                // A float's worth of slack: the call was scheduled for the deadline itself.
+                if left <= 1e-9 {
+                    pool.remove(&k, &connection);
+                    connection.lose_connection();
+                } else {
+                    pool.arm(&k, &connection, &idle, left);
+                }
+            }),
+        );
+        *idle.call.borrow_mut() = Some(call);
+    }
+
+    /// Whether `connection` is among `key`'s idle connections.
+    fn is_idle(&self, key: &PoolKey, connection: &Rc<HTTP11ClientProtocol>) -> bool {
+        self.inner
+            .connections
+            .borrow()
+            .get(key)
+            .is_some_and(|stack| stack.iter().any(|c| Rc::ptr_eq(&c.connection, connection)))
     }
 
     /// Forget an idle connection (closed by the server, or timed out).
@@ -448,7 +531,7 @@ impl HTTPConnectionPool {
             removed
         };
         if let Some(cached) = removed {
-            cached.timeout.cancel().ok();
+            cached.idle.stop();
         }
     }
 
@@ -464,7 +547,7 @@ impl HTTPConnectionPool {
             .collect();
         let mut waiting = Vec::with_capacity(all.len());
         for cached in all {
-            cached.timeout.cancel().ok();
+            cached.idle.stop();
             waiting.push(cached.connection.notify_lost());
             cached.connection.lose_connection();
         }

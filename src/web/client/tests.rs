@@ -271,15 +271,53 @@ fn idle_connection_times_out() {
 }
 
 #[test]
-fn reuse_cancels_the_idle_timeout() {
+fn reuse_restarts_the_idle_timeout() {
     let world = World::new(true);
     world.get("http://h/");
     world.clock.advance(200.0);
     world.get("http://h/");
+    // The timer armed at the first check-in fires at 240 and finds 200 s of the 240 left.
     world.clock.advance(200.0);
     assert_eq!(world.pool.idle_count(&key("h", 80)), 1);
     assert_eq!(world.connections(), 1);
     assert_eq!(world.clock.get_delayed_calls().len(), 1);
+    world.clock.advance(39.0);
+    assert_eq!(
+        world.pool.idle_count(&key("h", 80)),
+        1,
+        "at 439: idle for 239 s"
+    );
+    world.clock.advance(1.0);
+    assert_eq!(
+        world.pool.idle_count(&key("h", 80)),
+        0,
+        "at 440: idle for 240 s"
+    );
+    assert!(world.client_transport(0).disconnecting());
+    assert!(world.clock.get_delayed_calls().is_empty());
+}
+
+#[test]
+fn a_connection_in_use_when_its_idle_timer_fires_is_kept() {
+    let world = World::new(true);
+    world.get("http://h/");
+    world.clock.advance(230.0);
+    // In use from 230 to 250: the timer fires at 240 and leaves it alone.
+    let d = world
+        .agent
+        .request("GET", "http://h/", None, None)
+        .add_callback(|r| read_body(&r));
+    world.clock.advance(20.0);
+    world.pump();
+    assert_eq!(&d.take_result().expect("fired").unwrap()[..], b"ok");
+    assert!(!world.client_transport(0).disconnecting());
+    assert_eq!(world.pool.idle_count(&key("h", 80)), 1);
+    // Back at 250: closed at 490, not before.
+    world.clock.advance(239.0);
+    assert_eq!(world.pool.idle_count(&key("h", 80)), 1);
+    world.clock.advance(1.0);
+    assert_eq!(world.pool.idle_count(&key("h", 80)), 0);
+    assert_eq!(world.connections(), 1);
 }
 
 #[test]
