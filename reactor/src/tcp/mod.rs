@@ -2,6 +2,7 @@
 
 mod connect;
 mod listen;
+mod spare_read;
 mod transport;
 
 pub(crate) use connect::connect;

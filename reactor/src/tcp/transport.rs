@@ -1,6 +1,7 @@
 //! The stream transport: one connected socket (TCP, or a Unix-domain stream), its buffers,
 //! and producer/consumer flow control.
 
+use super::spare_read::recv_into_spare;
 use crate::defer::Failure;
 use crate::error::{ConnectionAborted, ConnectionDone, ConnectionLost};
 use crate::interfaces::{
@@ -16,11 +17,12 @@ use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::io::{self, IoSlice, Read, Write};
 use std::net::SocketAddr;
+use std::os::fd::AsFd;
 use std::rc::{Rc, Weak};
 
 /// A connected stream socket a [`StreamTransport`] can drive: mio's `TcpStream` and (on Unix)
 /// `UnixStream`.
-pub trait SocketStream: Read + Write + Source + 'static {
+pub trait SocketStream: Read + Write + Source + AsFd + 'static {
     /// What the transport prints itself as (`TcpTransport`, `UnixTransport`).
     const NAME: &'static str;
     /// Set the socket up once connected (`TCP_NODELAY` for TCP).
@@ -232,19 +234,17 @@ impl<S: SocketStream> StreamTransport<S> {
             }
             let (data, drained) = {
                 let mut buf = self.read_buf.borrow_mut();
-                // The buffer stays zero-filled: each read fills its front, which is split off.
-                // Refill only when little is left (an eighth of its size; reusing the
-                // allocation when every earlier chunk has been dropped), so nothing stale is
-                // ever copied.
+                // Each read lands in the buffer's spare capacity and is split off, so the
+                // buffer stays empty between reads. A new allocation only when little room is
+                // left (an eighth of the read size); `reserve` takes the old one back when
+                // every chunk split off it has been dropped.
                 let size = self.read_size.get();
-                if buf.len() < size / 8 {
-                    buf.clear();
+                if buf.capacity() - buf.len() < size / 8 {
                     buf.reserve(size);
-                    buf.resize(size, 0);
                 }
-                let room = buf.len();
-                let result = match self.stream.borrow_mut().as_mut() {
-                    Some(stream) => stream.read(&mut buf[..]),
+                let room = (buf.capacity() - buf.len()).min(size);
+                let result = match self.stream.borrow().as_ref() {
+                    Some(stream) => recv_into_spare(stream, &mut buf, size),
                     None => return,
                 };
                 match result {
