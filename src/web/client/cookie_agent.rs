@@ -59,26 +59,40 @@ impl IAgent for CookieAgent {
         headers: Option<Headers>,
         body_producer: Option<Rc<dyn IBodyProducer>>,
     ) -> Deferred<Response> {
-        let Ok(url) = Url::parse(uri) else {
-            // The wrapped agent reports the bad URI with its own typed error.
-            return self.agent.request(method, uri, headers, body_producer);
+        let has_cookie = headers.as_ref().is_some_and(|h| h.has_header("cookie"));
+        // With an empty jar there is nothing to send, and the URI is parsed only if the
+        // response sets a cookie (most do not).
+        let url = if has_cookie || self.jar.holds_nothing() {
+            None
+        } else {
+            match Url::parse(uri) {
+                Ok(url) => Some(url),
+                // The wrapped agent reports the bad URI with its own typed error.
+                Err(_) => return self.agent.request(method, uri, headers, body_producer),
+            }
         };
-        let headers = match headers {
-            Some(h) if h.has_header("cookie") => Some(h),
-            headers => match self.jar.cookie_header_for(&url) {
-                None => headers,
-                Some(_) => {
-                    let mut h = headers.unwrap_or_default();
-                    self.jar.add_cookie_header(&url, &mut h);
-                    Some(h)
-                }
-            },
+        let headers = match &url {
+            Some(url) if self.jar.cookie_header_for(url).is_some() => {
+                let mut h = headers.unwrap_or_default();
+                self.jar.add_cookie_header(url, &mut h);
+                Some(h)
+            }
+            _ => headers,
         };
         let jar = self.jar.clone();
+        let from = url.ok_or_else(|| uri.to_owned());
         self.agent
             .request(method, uri, headers, body_producer)
             .add_callback(move |response: Response| {
-                jar.extract_cookies(&url, &response.headers);
+                if response.headers.has_header("set-cookie") {
+                    let url = match from {
+                        Ok(url) => Ok(url),
+                        Err(uri) => Url::parse(&uri),
+                    };
+                    if let Ok(url) = url {
+                        jar.extract_cookies(&url, &response.headers);
+                    }
+                }
                 Ok::<_, Failure>(response)
             })
     }
