@@ -435,6 +435,13 @@ impl Reactor {
     /// Forget a registration made with [`register`](Self::register).
     pub(crate) fn deregister(&self, source: &mut impl Source, token: Token) {
         let _ = self.inner.registry.deregister(source);
+        self.forget(token);
+    }
+
+    /// Forget the handler of a source that is being closed: closing a socket removes it from
+    /// epoll, so this saves the `epoll_ctl` of [`deregister`](Self::deregister). Events of
+    /// this turn still queued for `token` find no handler (the slot's generation moved on).
+    pub(crate) fn forget(&self, token: Token) {
         let key = token.0 & ((1usize << GENERATION_SHIFT) - 1);
         let mut sources = self.inner.sources.borrow_mut();
         if sources.contains(key) {

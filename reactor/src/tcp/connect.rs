@@ -147,10 +147,14 @@ impl Connecting {
         let _ = self.result.fire(result);
     }
 
-    fn check(&self) {
+    /// Whether the connect finished. `writable` says the event reported the socket writable
+    /// without an error: with no pending socket error that means connected (epoll reports a
+    /// connecting socket writable only once the handshake is over), so no `getpeername`.
+    fn check(&self, writable: bool) {
         let status = match self.stream.borrow().as_ref() {
             Some(stream) => match stream.take_error() {
                 Ok(Some(error)) | Err(error) => Err(error),
+                Ok(None) if writable && cfg!(target_os = "linux") => Ok(true),
                 Ok(None) => match stream.peer_addr() {
                     Ok(_) => Ok(true),
                     Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(false),
@@ -171,7 +175,7 @@ impl Connecting {
 }
 
 impl Readiness for Connecting {
-    fn ready(self: Rc<Self>, _event: &Event) {
-        self.check();
+    fn ready(self: Rc<Self>, event: &Event) {
+        self.check(event.is_writable() && !event.is_error() && !event.is_write_closed());
     }
 }

@@ -27,9 +27,11 @@ pub trait SocketStream: Read + Write + Source + AsFd + 'static {
     const NAME: &'static str;
     /// Set the socket up once connected (`TCP_NODELAY` for TCP).
     fn configure(&self);
-    /// The peer's and our own IP address, where the socket has them; `peer` is the peer's
-    /// when the caller already knows it (connected to or accepted from), saving a syscall.
-    fn addresses(&self, peer: Option<SocketAddr>) -> (Option<SocketAddr>, Option<SocketAddr>);
+    /// The peer's IP address, where the socket has one; `peer` is the peer's when the caller
+    /// already knows it (connected to or accepted from), saving a syscall.
+    fn peer_address(&self, peer: Option<SocketAddr>) -> Option<SocketAddr>;
+    /// Our own IP address, where the socket has one (asked only when someone wants it).
+    fn local_address(&self) -> Option<SocketAddr>;
     /// Make the coming close an abort (an RST for TCP; a Unix socket just closes).
     fn prepare_abort(&self);
 }
@@ -41,11 +43,12 @@ impl SocketStream for TcpStream {
         let _ = self.set_nodelay(true);
     }
 
-    fn addresses(&self, peer: Option<SocketAddr>) -> (Option<SocketAddr>, Option<SocketAddr>) {
-        (
-            peer.or_else(|| self.peer_addr().ok()),
-            self.local_addr().ok(),
-        )
+    fn peer_address(&self, peer: Option<SocketAddr>) -> Option<SocketAddr> {
+        peer.or_else(|| self.peer_addr().ok())
+    }
+
+    fn local_address(&self) -> Option<SocketAddr> {
+        self.local_addr().ok()
     }
 
     fn prepare_abort(&self) {
@@ -60,8 +63,12 @@ impl SocketStream for mio::net::UnixStream {
 
     fn configure(&self) {}
 
-    fn addresses(&self, _peer: Option<SocketAddr>) -> (Option<SocketAddr>, Option<SocketAddr>) {
-        (None, None)
+    fn peer_address(&self, _peer: Option<SocketAddr>) -> Option<SocketAddr> {
+        None
+    }
+
+    fn local_address(&self) -> Option<SocketAddr> {
+        None
     }
 
     fn prepare_abort(&self) {}
@@ -117,7 +124,9 @@ pub struct StreamTransport<S> {
     read_scheduled: Cell<bool>,
     producer: ProducerSlot,
     peer: Option<SocketAddr>,
-    host: Option<SocketAddr>,
+    /// Our own address, looked up on the first [`get_host`](ITransport::get_host) (a
+    /// `getsockname` per connection that nobody asks for is not made).
+    host: Cell<Option<Option<SocketAddr>>>,
 }
 
 impl<S: SocketStream> StreamTransport<S> {
@@ -160,7 +169,7 @@ impl<S: SocketStream> StreamTransport<S> {
 
     fn build(reactor: &Reactor, stream: &S, peer: Option<SocketAddr>) -> Rc<StreamTransport<S>> {
         stream.configure();
-        let (peer, host) = stream.addresses(peer);
+        let peer = stream.peer_address(peer);
         Rc::new_cyclic(|me| StreamTransport {
             reactor: reactor.clone(),
             me: me.clone(),
@@ -176,7 +185,7 @@ impl<S: SocketStream> StreamTransport<S> {
             read_scheduled: Cell::new(false),
             producer: ProducerSlot::default(),
             peer,
-            host,
+            host: Cell::new(None),
         })
     }
 
@@ -383,10 +392,10 @@ impl<S: SocketStream> StreamTransport<S> {
             return;
         }
         self.state.set(State::Closed);
-        if let (Some(mut stream), Some(token)) =
-            (self.stream.borrow_mut().take(), self.token.take())
-        {
-            self.reactor.deregister(&mut stream, token);
+        if let (Some(stream), Some(token)) = (self.stream.borrow_mut().take(), self.token.take()) {
+            // Closing the socket takes it out of epoll: no epoll_ctl to deregister it first.
+            self.reactor.forget(token);
+            drop(stream);
         }
         self.write_buf.borrow_mut().clear();
         *self.read_buf.borrow_mut() = BytesMut::new();
@@ -497,7 +506,13 @@ impl<S: SocketStream> ITransport for StreamTransport<S> {
     }
 
     fn get_host(&self) -> Option<SocketAddr> {
-        self.host
+        if let Some(host) = self.host.get() {
+            return host;
+        }
+        // Once the socket is closed there is nothing to ask (and nothing is remembered).
+        let host = self.stream.borrow().as_ref()?.local_address();
+        self.host.set(Some(host));
+        host
     }
 
     fn write_buffer_len(&self) -> usize {
@@ -517,7 +532,7 @@ impl<S: SocketStream> fmt::Debug for StreamTransport<S> {
             f,
             "<{} {:?} -> {:?} {:?}>",
             S::NAME,
-            self.host,
+            self.host.get().flatten(),
             self.peer,
             self.state.get()
         )
