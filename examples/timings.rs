@@ -6,10 +6,11 @@
 //! as `localhost` so that there is a name to look up. Exits non-zero on failure.
 //! `cargo run --example timings`.
 
+mod support;
+
 use bytes::Bytes;
 use reactor::defer::{ensure_deferred, Failure};
 use reactor::Reactor;
-use std::cell::Cell;
 use std::rc::Rc;
 use treq::client::HTTPClient;
 use treq::web::client::{Agent, HTTPConnectionPool};
@@ -41,7 +42,6 @@ fn main() {
     let pool = HTTPConnectionPool::new(&reactor, true);
     let client = HTTPClient::new(Agent::new(&reactor).pool(pool));
 
-    let ok = Rc::new(Cell::new(false));
     let work = ensure_deferred(async move {
         let mut seen = Vec::new();
         for path in ["/first", "/second"] {
@@ -65,24 +65,5 @@ fn main() {
         }
         Ok::<_, Failure>(())
     });
-    let guard = {
-        let r = reactor.clone();
-        reactor.call_later(30.0, move || {
-            eprintln!("took too long; stopping");
-            let _ = r.stop();
-        })
-    };
-    let (done, r) = (ok.clone(), reactor.clone());
-    work.add_both(move |result| {
-        match result {
-            Ok(()) => done.set(true),
-            Err(failure) => eprintln!("timings example failed: {failure}"),
-        }
-        let _ = guard.cancel();
-        let _ = r.stop();
-    });
-    reactor.run().expect("reactor runs");
-    if !ok.get() {
-        std::process::exit(1);
-    }
+    support::run_to_completion(&reactor, work);
 }
