@@ -22,6 +22,7 @@
 //! server (a `Site` behind `TLSMemoryBIOFactory`), and requests from it twice over one pooled
 //! connection. Exits non-zero on failure. `cargo run --example custom_tls_policy`.
 
+mod support;
 #[path = "../tests/tlsutil/mod.rs"]
 mod tlsutil;
 
@@ -108,8 +109,6 @@ fn main() {
         .pool(HTTPConnectionPool::new(&reactor, true))
         .connect_timeout(30.0);
 
-    let done = Rc::new(std::cell::Cell::new(false));
-    let (ok, r) = (done.clone(), reactor.clone());
     let client = HTTPClient::new(agent);
 
     let secure_request = ensure_deferred(async move {
@@ -123,23 +122,5 @@ fn main() {
         }
         Ok::<_, Failure>(())
     });
-    let guard = {
-        let r = reactor.clone();
-        reactor.call_later(30.0, move || {
-            eprintln!("took too long; stopping");
-            let _ = r.stop();
-        })
-    };
-    secure_request.add_both(move |result| {
-        match result {
-            Ok(()) => ok.set(true),
-            Err(failure) => eprintln!("request failed: {failure}"),
-        }
-        let _ = guard.cancel();
-        let _ = r.stop();
-    });
-    reactor.run().expect("reactor runs");
-    if !done.get() {
-        std::process::exit(1);
-    }
+    support::run_to_completion(&reactor, secure_request);
 }

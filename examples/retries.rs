@@ -24,11 +24,13 @@
 //! are a tenth of the original's, to keep the run short. Exits non-zero on failure.
 //! `cargo run --example retries`.
 
+mod support;
+
 use bytes::Bytes;
 use reactor::defer::{ensure_deferred, Failure};
 use reactor::task::sleep;
 use reactor::Reactor;
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 use treq::client::{HTTPClient, RetryPolicy};
@@ -110,8 +112,6 @@ fn main() {
         .expect("listen on 127.0.0.1");
     let base = format!("http://127.0.0.1:{}", port.get_host().port());
 
-    let ok = Rc::new(Cell::new(false));
-    let (done, r) = (ok.clone(), reactor.clone());
     let rr = reactor.clone();
     let both = ensure_deferred(async move {
         let data = robust_client_loop(rr.clone(), format!("{base}/data-loop")).await?;
@@ -128,23 +128,5 @@ fn main() {
         }
         Ok::<_, Failure>(())
     });
-    let guard = {
-        let r = reactor.clone();
-        reactor.call_later(30.0, move || {
-            eprintln!("took too long; stopping");
-            let _ = r.stop();
-        })
-    };
-    both.add_both(move |result| {
-        match result {
-            Ok(()) => done.set(true),
-            Err(failure) => eprintln!("robust client failed: {failure}"),
-        }
-        let _ = guard.cancel();
-        let _ = r.stop();
-    });
-    reactor.run().expect("reactor runs");
-    if !ok.get() {
-        std::process::exit(1);
-    }
+    support::run_to_completion(&reactor, both);
 }
