@@ -5,7 +5,7 @@ use super::challenge::{parse_challenges, Challenge};
 use crate::web::client::drain;
 use crate::web::client::BytesBodyProducer;
 use crate::web::http_headers::Headers;
-use crate::web::iweb::{IAgent, IBodyProducer};
+use crate::web::iweb::{replayable_body, IAgent, IBodyProducer};
 use crate::web::response::Response;
 use bytes::Bytes;
 use md5::Md5;
@@ -298,10 +298,7 @@ impl IAgent for DigestAuthAgent {
         headers: Option<Headers>,
         body_producer: Option<Rc<dyn IBodyProducer>>,
     ) -> Deferred<Response> {
-        let replay = match &body_producer {
-            None => Some(None),
-            Some(p) => p.immediate_body().map(Some),
-        };
+        let replay = replayable_body(body_producer.as_ref());
         let (agent, method, username, password) = (
             self.agent.clone(),
             method.to_owned(),

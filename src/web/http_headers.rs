@@ -118,18 +118,6 @@ struct Entry {
     value: Bytes,
 }
 
-impl Entry {
-    fn new(name: Bytes, value: Bytes) -> Entry {
-        Entry { name, value }
-    }
-
-    /// Whether this entry's name is `name`.
-    #[inline]
-    fn is(&self, name: &[u8]) -> bool {
-        same_name(&self.name, name)
-    }
-}
-
 /// An ordered, case-insensitive, multi-valued collection of HTTP headers.
 ///
 /// Names are matched without regard to ASCII case. Unlike Twisted, which
@@ -177,10 +165,10 @@ impl Headers {
 
     /// The index range of `name`'s values, which are contiguous.
     fn group(&self, name: &[u8]) -> Option<std::ops::Range<usize>> {
-        let start = self.entries.iter().position(|e| e.is(name))?;
+        let start = self.entries.iter().position(|e| same_name(&e.name, name))?;
         let len = self.entries[start..]
             .iter()
-            .take_while(|e| e.is(name))
+            .take_while(|e| same_name(&e.name, name))
             .count();
         Some(start..start + len)
     }
@@ -205,10 +193,10 @@ impl Headers {
         let (name, value) = (name.as_ref(), value.as_ref());
         check_name(name)?;
         check_value(value)?;
-        self.insert_grouped(Entry::new(
-            Bytes::copy_from_slice(name),
-            Bytes::copy_from_slice(value),
-        ));
+        self.insert_grouped(Entry {
+            name: Bytes::copy_from_slice(name),
+            value: Bytes::copy_from_slice(value),
+        });
         Ok(())
     }
 
@@ -217,14 +205,14 @@ impl Headers {
     pub fn add_raw_header_bytes(&mut self, name: Bytes, value: Bytes) -> Result<(), HeaderError> {
         check_name(&name)?;
         check_value(&value)?;
-        self.insert_grouped(Entry::new(name, value));
+        self.insert_grouped(Entry { name, value });
         Ok(())
     }
 
     /// Adds a field line that the HTTP parser has already validated.
     pub(crate) fn append_parsed(&mut self, name: Bytes, value: Bytes) {
         debug_assert!(check_name(&name).is_ok() && check_value(&value).is_ok());
-        self.insert_grouped(Entry::new(name, value));
+        self.insert_grouped(Entry { name, value });
     }
 
     /// Replaces all values of `name` with `values`.
@@ -244,7 +232,10 @@ impl Headers {
         for value in values {
             let value = value.as_ref();
             check_value(value)?;
-            new_entries.push(Entry::new(name.clone(), Bytes::copy_from_slice(value)));
+            new_entries.push(Entry {
+                name: name.clone(),
+                value: Bytes::copy_from_slice(value),
+            });
         }
         match self.group(&name) {
             Some(range) => {
@@ -266,13 +257,16 @@ impl Headers {
     /// The first value of `name`.
     pub fn get_first(&self, name: impl AsRef<[u8]>) -> Option<&Bytes> {
         let name = name.as_ref();
-        self.entries.iter().find(|e| e.is(name)).map(|e| &e.value)
+        self.entries
+            .iter()
+            .find(|e| same_name(&e.name, name))
+            .map(|e| &e.value)
     }
 
     /// Whether `name` has at least one value.
     pub fn has_header(&self, name: impl AsRef<[u8]>) -> bool {
         let name = name.as_ref();
-        self.entries.iter().any(|e| e.is(name))
+        self.entries.iter().any(|e| same_name(&e.name, name))
     }
 
     /// Removes every value of `name`; returns whether there was any.

@@ -40,6 +40,16 @@ pub trait IBodyProducer {
     }
 }
 
+/// A request body as it can be sent again: `Some(None)` for no body, `Some(Some(bytes))` for
+/// one already in memory, `None` for one that streams (and so can be sent only once). What
+/// agents that resend a request (retries, Digest's second round) check first.
+pub(crate) fn replayable_body(producer: Option<&Rc<dyn IBodyProducer>>) -> Option<Option<Bytes>> {
+    match producer {
+        None => Some(None),
+        Some(p) => p.immediate_body().map(Some),
+    }
+}
+
 /// Something that makes HTTP requests (Twisted's `IAgent`).
 pub trait IAgent {
     /// Request `uri` with `method`. The Deferred fires with the [`Response`] once its head has

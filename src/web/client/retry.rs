@@ -14,7 +14,7 @@ use super::redirect::drain;
 use super::retry_policy::{retry_after, Jitter, RetryPolicy};
 use crate::web::error::{RequestTransmissionFailed, ResponseFailed, ResponseNeverReceived};
 use crate::web::http_headers::Headers;
-use crate::web::iweb::{IAgent, IBodyProducer};
+use crate::web::iweb::{replayable_body, IAgent, IBodyProducer};
 use crate::web::response::Response;
 use bytes::Bytes;
 use reactor::defer::{CancelledError, Deferred, Failure, TimeoutError};
@@ -81,10 +81,7 @@ impl IAgent for RetryAgent {
         headers: Option<Headers>,
         body_producer: Option<Rc<dyn IBodyProducer>>,
     ) -> Deferred<Response> {
-        let body = match &body_producer {
-            None => Some(None),
-            Some(producer) => producer.immediate_body().map(Some),
-        };
+        let body = replayable_body(body_producer.as_ref());
         let Some(body) = body.filter(|_| self.policy.allows(method, true)) else {
             // Not retriable: one attempt, as if this agent were not here.
             return self.agent.request(method, uri, headers, body_producer);
