@@ -85,7 +85,7 @@ pub type UnixTransport = StreamTransport<mio::net::UnixStream>;
 /// a connection that carries only one.
 const FIRST_READ_SIZE: usize = 4 * 1024;
 /// The read buffer grows (fourfold each time a read fills it) up to this.
-const MAX_READ_SIZE: usize = 64 * 1024;
+const MAX_READ_SIZE: usize = 256 * 1024;
 /// Slices per vectored write.
 const MAX_IOV: usize = 16;
 /// Reads per readiness event before yielding to the rest of the loop.
