@@ -6,14 +6,33 @@ use crate::interfaces::IReactorTime;
 use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::fmt;
+use std::marker::PhantomData;
 use std::rc::{Rc, Weak};
 use std::task::Waker;
 
 /// What runs when a Deferred's result is ready: it hands the result on and says which
 /// Deferred (if any) has become ready to run next, so that the trampoline in [`run`] can
 /// continue without recursion.
-type Continuation<T> = Box<dyn FnOnce(Result<T, Failure>) -> Next>;
-type Canceller<T> = Box<dyn FnOnce(&Deferred<T>)>;
+enum Continuation<T: 'static> {
+    /// Any function of the result.
+    Boxed(Box<dyn FnOnce(Result<T, Failure>) -> Next>),
+    /// The next link of the chain, which holds its own callback: one allocation per
+    /// `add_callback`, not one for the link and one for the boxed callback.
+    Link(Rc<dyn Resume<T>>),
+    /// Another Deferred that takes the result as its own (a link waiting for the Deferred its
+    /// callback returned).
+    Forward(Rc<dyn Slot<T>>),
+}
+
+impl<T: 'static> Continuation<T> {
+    fn run(self, result: Result<T, Failure>) -> Next {
+        match self {
+            Continuation::Boxed(f) => f(result),
+            Continuation::Link(link) => link.resume(result),
+            Continuation::Forward(target) => Deferred { cell: target }.store(result),
+        }
+    }
+}
 
 /// The next Deferred the trampoline should step, type-erased.
 pub(crate) type Next = Option<Rc<dyn Step>>;
@@ -26,6 +45,23 @@ pub(crate) trait Step {
 /// Cancellation, type-erased, for walking up a chain.
 trait Cancel {
     fn cancel_erased(self: Rc<Self>);
+}
+
+/// One Deferred's storage, whichever kind of cell holds it: a plain one, one with its
+/// canceller inline, or a chain link with its callback inline.
+trait Slot<T: 'static>: Step + Cancel {
+    fn state(&self) -> &RefCell<State<T>>;
+    /// Take the canceller and call it on `d`; `false` when there is none.
+    fn run_canceller(&self, _d: &Deferred<T>) -> bool {
+        false
+    }
+    /// Drop the canceller (the Deferred has fired).
+    fn drop_canceller(&self) {}
+}
+
+/// A chain link taking the previous link's result.
+trait Resume<T> {
+    fn resume(self: Rc<Self>, result: Result<T, Failure>) -> Next;
 }
 
 /// A result that will arrive later: Twisted's `Deferred`, with a typed callback chain.
@@ -56,11 +92,26 @@ trait Cancel {
 /// assert_eq!(doubled.take_result().unwrap().unwrap(), 42);
 /// ```
 pub struct Deferred<T: 'static> {
-    cell: Rc<DeferredCell<T>>,
+    cell: Rc<dyn Slot<T>>,
 }
 
-pub(crate) struct DeferredCell<T: 'static> {
+/// A Deferred made by [`Deferred::new`], `succeed` or `fail`.
+struct PlainCell<T: 'static> {
     state: RefCell<State<T>>,
+}
+
+/// A Deferred made by [`Deferred::with_canceller`], the canceller kept inline.
+struct CancellerCell<T: 'static, C> {
+    state: RefCell<State<T>>,
+    canceller: Cell<Option<C>>,
+}
+
+/// The Deferred an `add_callback` (or its kin) returns, with the callback `f` that turns the
+/// previous link's `T` into this one's `U`.
+struct LinkCell<T, U: 'static, F> {
+    state: RefCell<State<U>>,
+    f: Cell<Option<F>>,
+    _from: PhantomData<fn(T)>,
 }
 
 struct State<T: 'static> {
@@ -72,7 +123,6 @@ struct State<T: 'static> {
     chained: bool,
     continuation: Option<Continuation<T>>,
     waker: Option<Waker>,
-    canceller: Option<Canceller<T>>,
     /// The Deferred whose cancellation fires this one: the previous link, or the Deferred that a
     /// callback returned and this link now waits for.
     upstream: Option<Weak<dyn Cancel>>,
@@ -100,18 +150,8 @@ impl<T: 'static> Deferred<T> {
     /// A new, unfired Deferred.
     pub fn new() -> Deferred<T> {
         Deferred {
-            cell: Rc::new(DeferredCell {
-                state: RefCell::new(State {
-                    result: None,
-                    called: false,
-                    chained: false,
-                    continuation: None,
-                    waker: None,
-                    canceller: None,
-                    upstream: None,
-                    paused: 0,
-                    suppress_already_called: false,
-                }),
+            cell: Rc::new(PlainCell {
+                state: RefCell::new(State::new()),
             }),
         }
     }
@@ -119,9 +159,12 @@ impl<T: 'static> Deferred<T> {
     /// A new Deferred whose [`cancel`](Self::cancel) calls `canceller` first. If the canceller
     /// does not fire the Deferred, it fails with [`CancelledError`].
     pub fn with_canceller(canceller: impl FnOnce(&Deferred<T>) + 'static) -> Deferred<T> {
-        let d = Deferred::new();
-        d.cell.state.borrow_mut().canceller = Some(Box::new(canceller));
-        d
+        Deferred {
+            cell: Rc::new(CancellerCell {
+                state: RefCell::new(State::new()),
+                canceller: Cell::new(Some(canceller)),
+            }),
+        }
     }
 
     /// A Deferred that has already fired with `value` (Twisted's `succeed`).
@@ -162,7 +205,7 @@ impl<T: 'static> Deferred<T> {
     /// [`errback`](Self::errback).
     pub fn fire(&self, result: Result<T, Failure>) -> Result<(), AlreadyCalledError> {
         {
-            let mut s = self.cell.state.borrow_mut();
+            let mut s = self.cell.state().borrow_mut();
             if s.called {
                 if s.suppress_already_called {
                     s.suppress_already_called = false;
@@ -179,25 +222,25 @@ impl<T: 'static> Deferred<T> {
 
     /// Whether the Deferred has fired.
     pub fn called(&self) -> bool {
-        self.cell.state.borrow().called
+        self.cell.state().borrow().called
     }
 
     /// Whether the Deferred is paused.
     pub fn paused(&self) -> bool {
-        self.cell.state.borrow().paused > 0
+        self.cell.state().borrow().paused > 0
     }
 
     /// Whether the Deferred has fired and its result is still here to take (no callback has
     /// consumed it).
     pub fn has_result(&self) -> bool {
-        self.cell.state.borrow().result.is_some()
+        self.cell.state().borrow().result.is_some()
     }
 
     /// Take the result if the Deferred has fired and no callback has consumed it: what Twisted's
     /// tests read as `d.result` (`successResultOf`, `failureResultOf`). Taking a failure counts
     /// as handling it.
     pub fn take_result(&self) -> Option<Result<T, Failure>> {
-        let mut s = self.cell.state.borrow_mut();
+        let mut s = self.cell.state().borrow_mut();
         if s.continuation.is_some() {
             return None;
         }
@@ -261,24 +304,24 @@ impl<T: 'static> Deferred<T> {
     /// does not cancel this one, as in Twisted.
     pub fn chain_deferred(&self, other: &Deferred<T>) {
         let other = other.clone();
-        self.attach(Box::new(move |result| {
+        self.attach(Continuation::Boxed(Box::new(move |result| {
             if other.called() {
                 log::error!("chain_deferred: the target Deferred has already been called");
                 return None;
             }
             other.store(result)
-        }));
+        })));
     }
 
     /// Pause the chain: results wait until [`unpause`](Self::unpause).
     pub fn pause(&self) {
-        self.cell.state.borrow_mut().paused += 1;
+        self.cell.state().borrow_mut().paused += 1;
     }
 
     /// Undo one [`pause`](Self::pause); the chain resumes when none is left.
     pub fn unpause(&self) {
         let resume = {
-            let mut s = self.cell.state.borrow_mut();
+            let mut s = self.cell.state().borrow_mut();
             s.paused = s.paused.saturating_sub(1);
             s.paused == 0 && s.result.is_some()
         };
@@ -293,25 +336,25 @@ impl<T: 'static> Deferred<T> {
     /// silently ignored (it did not know); with a canceller, a late call is
     /// [`AlreadyCalledError`], as in Twisted.
     pub fn cancel(&self) {
-        let (canceller, upstream) = {
-            let mut s = self.cell.state.borrow_mut();
+        let upstream = {
+            let mut s = self.cell.state().borrow_mut();
             if s.called {
                 return;
             }
-            (s.canceller.take(), s.upstream.take())
+            s.upstream.take()
         };
         // As in Twisted, only a Deferred without a canceller swallows its producer's late
         // `callback()`: a canceller is expected to stop the producer, so a later call is a bug
         // to report with `AlreadyCalledError`.
-        let had_canceller = canceller.is_some();
-        if let Some(canceller) = canceller {
-            canceller(self);
-        } else if let Some(upstream) = upstream.and_then(|weak| weak.upgrade()) {
-            upstream.cancel_erased();
+        let had_canceller = self.cell.run_canceller(self);
+        if !had_canceller {
+            if let Some(upstream) = upstream.and_then(|weak| weak.upgrade()) {
+                upstream.cancel_erased();
+            }
         }
         if !self.called() {
             let _ = self.errback(CancelledError);
-            self.cell.state.borrow_mut().suppress_already_called = !had_canceller;
+            self.cell.state().borrow_mut().suppress_already_called = !had_canceller;
         }
     }
 
@@ -347,10 +390,15 @@ impl<T: 'static> Deferred<T> {
         &self,
         f: impl FnOnce(Result<T, Failure>) -> Outcome<U> + 'static,
     ) -> Deferred<U> {
-        let next = Deferred::<U>::new();
-        next.set_upstream(self.cell.clone());
-        let target = next.clone();
-        if !self.attach(Box::new(move |result| target.resolve(f(result)))) {
+        let mut state = State::new();
+        state.upstream = Some(self.upstream_ref());
+        let link = Rc::new(LinkCell {
+            state: RefCell::new(state),
+            f: Cell::new(Some(f)),
+            _from: PhantomData::<fn(T)>,
+        });
+        let next = Deferred::<U> { cell: link.clone() };
+        if !self.attach(Continuation::Link(link)) {
             return Deferred::fail(AlreadyChainedError);
         }
         next
@@ -360,7 +408,7 @@ impl<T: 'static> Deferred<T> {
     /// this Deferred already has a chain.
     fn attach(&self, continuation: Continuation<T>) -> bool {
         let (ready, awaiting) = {
-            let mut s = self.cell.state.borrow_mut();
+            let mut s = self.cell.state().borrow_mut();
             if s.chained {
                 return false;
             }
@@ -379,9 +427,9 @@ impl<T: 'static> Deferred<T> {
         true
     }
 
-    fn set_upstream<D: Cancel + 'static>(&self, upstream: Rc<D>) {
-        let weak: Weak<dyn Cancel> = Rc::downgrade(&(upstream as Rc<dyn Cancel>));
-        self.cell.state.borrow_mut().upstream = Some(weak);
+    /// This Deferred, as the link whose cancellation a later link passes up to.
+    fn upstream_ref(&self) -> Weak<dyn Cancel> {
+        Rc::downgrade(&self.cell) as Weak<dyn Cancel>
     }
 
     /// Settle this link from a callback's outcome; returns what the trampoline runs next.
@@ -393,9 +441,8 @@ impl<T: 'static> Deferred<T> {
                 if let Some(result) = inner.take_ready() {
                     return self.store(result);
                 }
-                self.set_upstream(inner.cell.clone());
-                let target = self.clone();
-                if !inner.attach(Box::new(move |result| target.store(result))) {
+                self.cell.state().borrow_mut().upstream = Some(inner.upstream_ref());
+                if !inner.attach(Continuation::Forward(self.cell.clone())) {
                     return self.store(Err(Failure::new(AlreadyChainedError)));
                 }
                 None
@@ -406,7 +453,7 @@ impl<T: 'static> Deferred<T> {
     /// The result, if it is here, unclaimed and not paused: lets a callback that returns an
     /// already-fired Deferred continue in the same loop instead of nesting.
     fn take_ready(&self) -> Option<Result<T, Failure>> {
-        let mut s = self.cell.state.borrow_mut();
+        let mut s = self.cell.state().borrow_mut();
         if s.chained || s.paused > 0 {
             return None;
         }
@@ -420,22 +467,22 @@ impl<T: 'static> Deferred<T> {
     /// Record the result (unless already called) and return this Deferred as the next step.
     fn store(&self, result: Result<T, Failure>) -> Next {
         {
-            let mut s = self.cell.state.borrow_mut();
+            let mut s = self.cell.state().borrow_mut();
             if s.called {
                 // Already fired (cancelled while waiting): a late result is dropped.
                 return None;
             }
             s.called = true;
-            s.canceller = None;
             s.upstream = None;
             s.result = Some(result);
         }
+        self.cell.drop_canceller();
         Some(self.cell.clone())
     }
 
     /// Used by the `Future` implementation.
     pub(crate) fn poll_result(&self, waker: &Waker) -> Option<Result<T, Failure>> {
-        let mut s = self.cell.state.borrow_mut();
+        let mut s = self.cell.state().borrow_mut();
         if s.continuation.is_some() || (s.chained && s.result.is_none() && s.called) {
             return Some(Err(Failure::new(AlreadyChainedError)));
         }
@@ -456,10 +503,24 @@ impl<T: 'static> Deferred<T> {
     }
 }
 
-impl<T: 'static> Step for DeferredCell<T> {
-    fn step(self: Rc<Self>) -> Next {
+impl<T: 'static> State<T> {
+    fn new() -> State<T> {
+        State {
+            result: None,
+            called: false,
+            chained: false,
+            continuation: None,
+            waker: None,
+            upstream: None,
+            paused: 0,
+            suppress_already_called: false,
+        }
+    }
+
+    /// Hand a ready result to the continuation (or wake the task awaiting it).
+    fn step(cell: &RefCell<State<T>>) -> Next {
         let (continuation, result) = {
-            let mut s = self.state.borrow_mut();
+            let mut s = cell.borrow_mut();
             if s.paused > 0 || s.result.is_none() {
                 return None;
             }
@@ -475,25 +536,113 @@ impl<T: 'static> Step for DeferredCell<T> {
                 }
             }
         };
-        continuation(result)
+        continuation.run(result)
     }
-}
 
-impl<T: 'static> Cancel for DeferredCell<T> {
-    fn cancel_erased(self: Rc<Self>) {
-        Deferred { cell: self }.cancel();
-    }
-}
-
-impl<T: 'static> Drop for DeferredCell<T> {
-    fn drop(&mut self) {
-        let state = self.state.get_mut();
-        if let Some(Err(failure)) = &state.result {
+    /// What a cell does when it is dropped: report an unhandled failure, and drop the rest of
+    /// the chain without recursion.
+    fn on_drop(&mut self) {
+        if let Some(Err(failure)) = &self.result {
             log::error!("Unhandled error in Deferred: {}", failure.get_traceback());
         }
-        if let Some(continuation) = state.continuation.take() {
+        if let Some(continuation) = self.continuation.take() {
             drop_without_recursion(Box::new(continuation));
         }
+    }
+}
+
+/// `Step` and `Cancel` for a cell type with a `state` field; `Slot` is each type's own.
+macro_rules! step_and_cancel {
+    ([$($generics:tt)*] $cell:ty, $value:ty) => {
+        impl<$($generics)*> Step for $cell {
+            fn step(self: Rc<Self>) -> Next {
+                State::step(&self.state)
+            }
+        }
+
+        impl<$($generics)*> Cancel for $cell {
+            fn cancel_erased(self: Rc<Self>) {
+                Deferred::<$value> { cell: self }.cancel();
+            }
+        }
+    };
+}
+
+step_and_cancel!([T: 'static] PlainCell<T>, T);
+step_and_cancel!([T: 'static, C: FnOnce(&Deferred<T>) + 'static] CancellerCell<T, C>, T);
+step_and_cancel!(
+    [T: 'static, U: 'static, F: FnOnce(Result<T, Failure>) -> Outcome<U> + 'static]
+    LinkCell<T, U, F>,
+    U
+);
+
+impl<T: 'static> Drop for PlainCell<T> {
+    fn drop(&mut self) {
+        self.state.get_mut().on_drop();
+    }
+}
+
+impl<T: 'static, C> Drop for CancellerCell<T, C> {
+    fn drop(&mut self) {
+        self.state.get_mut().on_drop();
+    }
+}
+
+impl<T, U: 'static, F> Drop for LinkCell<T, U, F> {
+    fn drop(&mut self) {
+        self.state.get_mut().on_drop();
+    }
+}
+
+impl<T: 'static> Slot<T> for PlainCell<T> {
+    fn state(&self) -> &RefCell<State<T>> {
+        &self.state
+    }
+}
+
+impl<T: 'static, C: FnOnce(&Deferred<T>) + 'static> Slot<T> for CancellerCell<T, C> {
+    fn state(&self) -> &RefCell<State<T>> {
+        &self.state
+    }
+
+    fn run_canceller(&self, d: &Deferred<T>) -> bool {
+        match self.canceller.take() {
+            Some(canceller) => {
+                canceller(d);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn drop_canceller(&self) {
+        drop(self.canceller.take());
+    }
+}
+
+impl<T, U, F> Slot<U> for LinkCell<T, U, F>
+where
+    T: 'static,
+    U: 'static,
+    F: FnOnce(Result<T, Failure>) -> Outcome<U> + 'static,
+{
+    fn state(&self) -> &RefCell<State<U>> {
+        &self.state
+    }
+}
+
+impl<T, U, F> Resume<T> for LinkCell<T, U, F>
+where
+    T: 'static,
+    U: 'static,
+    F: FnOnce(Result<T, Failure>) -> Outcome<U> + 'static,
+{
+    fn resume(self: Rc<Self>, result: Result<T, Failure>) -> Next {
+        let Some(f) = self.f.take() else {
+            return None;
+        };
+        let outcome = f(result);
+        Deferred::<U> { cell: self }.resolve(outcome)
     }
 }
 
@@ -543,7 +692,7 @@ fn drop_without_recursion(continuation: Box<dyn Any>) {
 
 impl<T: 'static> fmt::Debug for Deferred<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let s = self.cell.state.borrow();
+        let s = self.cell.state().borrow();
         let state = match (&s.result, s.called) {
             (Some(Ok(_)), _) => "fired (value)".to_string(),
             (Some(Err(failure)), _) => format!("fired (failure: {failure})"),
