@@ -146,13 +146,13 @@ fn relative_chain_is_followed_on_one_connection() {
         agent.request("GET", &server.url("/redirect/3"), None, None),
     );
     assert_eq!((response.code, body.as_str()), (200, "done"));
-    assert_eq!(response.request.absolute_uri, server.url("/redirect/0"));
+    assert_eq!(&*response.request.absolute_uri, server.url("/redirect/0"));
     // previous_response: newest first.
     let mut uris = Vec::new();
     let mut previous = response.previous_response.as_deref();
     while let Some(p) = previous {
         assert_eq!(p.code, 302);
-        uris.push(p.request.absolute_uri.clone());
+        uris.push(p.request.absolute_uri.to_string());
         previous = p.previous_response.as_deref();
     }
     let expected: Vec<String> = (1..=3)
@@ -465,13 +465,12 @@ fn fragment_is_kept_unless_location_has_one() {
     let agent = RedirectAgent::new(persistent_agent(&reactor));
     let uri = format!("{}#section", to(&server, 302, "/echo?a=1"));
     let (response, _) = fetch(&reactor, agent.request("GET", &uri, None, None));
-    assert_eq!(
-        response.request.absolute_uri,
+    assert_eq!(&*response.request.absolute_uri,
         server.url("/echo?a=1#section")
     );
     let uri = format!("{}#section", to(&server, 302, "../echo#other"));
     let (response, _) = fetch(&reactor, agent.request("GET", &uri, None, None));
-    assert_eq!(response.request.absolute_uri, server.url("/echo#other"));
+    assert_eq!(&*response.request.absolute_uri, server.url("/echo#other"));
     let targets: Vec<String> = server.seen().iter().map(|s| s.target.clone()).collect();
     assert_eq!(targets[1], "/echo?a=1");
     assert_eq!(targets[3], "/echo");
@@ -591,7 +590,7 @@ fn scheme_change_drops_credentials() {
     let target = format!("https://127.0.0.1:{}/echo", server.port);
     let response = follow_with_secrets(&reactor, &agent, &to(&server, 308, &target));
     assert_eq!(response.code, 200);
-    assert_eq!(response.request.absolute_uri, target);
+    assert_eq!(&*response.request.absolute_uri, target);
     let seen = server.seen();
     assert_secrets(&seen[0], true);
     assert_secrets(&seen[1], false);

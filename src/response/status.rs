@@ -50,7 +50,7 @@ pub(super) fn check_status(response: Response) -> Deferred<Response> {
     if (400..600).contains(&code) {
         Deferred::fail(HTTPError {
             code,
-            url: response.request().absolute_uri.clone(),
+            url: response.request().absolute_uri.to_string(),
             response,
         })
     } else {

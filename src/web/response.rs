@@ -31,8 +31,8 @@ pub const BODY_BUFFER_LIMIT: usize = 64 * 1024;
 pub struct RequestInfo {
     /// The method, such as `b"GET"`.
     pub method: Bytes,
-    /// The absolute URI requested.
-    pub absolute_uri: String,
+    /// The absolute URI requested (shared with the request, not copied).
+    pub absolute_uri: Rc<str>,
 }
 
 /// An HTTP response whose head has arrived (Twisted's `IResponse`/`Response`).

@@ -234,7 +234,7 @@ impl Agent {
     /// parses it, and makes its pool key, once.
     fn parse_uri(&self, uri: &str) -> Result<Rc<ParsedURI>, Failure> {
         let last = self.last_uri.borrow().clone();
-        if let Some(parsed) = last.filter(|p| p.uri == uri) {
+        if let Some(parsed) = last.filter(|p| &*p.uri == uri) {
             return Ok(parsed);
         }
         let mut parsed = ParsedURI::parse(uri)?;
@@ -268,7 +268,7 @@ impl Agent {
             method: method_bytes(method),
             target: parsed.target.clone(),
             host: parsed.host_header.clone(),
-            absolute_uri: uri.to_owned(),
+            absolute_uri: parsed.uri.clone(),
             headers: headers.unwrap_or_default(),
             body_producer,
             persistent: self.pool.persistent(),
@@ -293,8 +293,8 @@ fn method_bytes(method: &str) -> Bytes {
 
 /// The parts of an `http` or `https` URI a request is made from.
 struct ParsedURI {
-    /// The URI as given.
-    uri: String,
+    /// The URI as given, shared by every request made from it.
+    uri: Rc<str>,
     scheme: &'static str,
     /// A name or an IP address, without brackets.
     host: String,
@@ -364,7 +364,7 @@ impl ParsedURI {
             target.push_str(query);
         }
         Ok(ParsedURI {
-            uri: uri.to_owned(),
+            uri: uri.into(),
             scheme,
             host,
             port,

@@ -71,7 +71,7 @@ fn a_whole_response_in_one_piece_is_not_copied() {
         Bytes::from_static(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: b\r\n\r\nhello");
     client.data_received(received.clone());
     let response = d.take_result().unwrap().unwrap();
-    assert_eq!(response.request.absolute_uri, "http://example.com/");
+    assert_eq!(&*response.request.absolute_uri, "http://example.com/");
     assert_eq!(&response.request.method[..], b"GET");
     let value = response.headers.get_first("x-a").unwrap();
     assert!(within(value, &received), "header value copied");

@@ -150,7 +150,7 @@ impl HTTP11ClientProtocol {
         self.send(request, Some(timer))
     }
 
-    fn send(&self, mut request: Request, timer: Option<RequestTimer>) -> Deferred<Response> {
+    fn send(&self, request: Request, timer: Option<RequestTimer>) -> Deferred<Response> {
         let transport = {
             let s = self.s.borrow();
             match &s.transport {
@@ -208,10 +208,10 @@ impl HTTP11ClientProtocol {
             let mut s = self.s.borrow_mut();
             s.busy = true;
             s.finished = Some(finished.clone());
-            // The request is sent once: its URI moves to the response rather than being copied.
+            // The response shares the request's URI.
             s.info = Some(RequestInfo {
                 method: request.method.clone(),
-                absolute_uri: std::mem::take(&mut request.absolute_uri),
+                absolute_uri: request.absolute_uri.clone(),
             });
             s.parser = Some(ResponseParser::new(&request.method[..] == b"HEAD"));
             s.buf.clear();

@@ -19,7 +19,7 @@ pub struct Request {
     /// The `Host` header value, port included when it is not the scheme's default.
     pub host: Bytes,
     /// The absolute URI, kept for [`Response::request`](crate::web::response::Response).
-    pub absolute_uri: String,
+    pub absolute_uri: Rc<str>,
     /// Headers to send besides `Host` and the framing headers.
     pub headers: Headers,
     /// The body, if any.
@@ -43,7 +43,8 @@ impl Request {
             "http://{}{}",
             String::from_utf8_lossy(&host),
             String::from_utf8_lossy(&target)
-        );
+        )
+        .into();
         Request {
             method: method.into(),
             target,
@@ -68,7 +69,7 @@ impl Request {
     }
 
     /// Set the absolute URI reported in the response.
-    pub fn absolute_uri(mut self, uri: impl Into<String>) -> Request {
+    pub fn absolute_uri(mut self, uri: impl Into<Rc<str>>) -> Request {
         self.absolute_uri = uri.into();
         self
     }
