@@ -215,6 +215,14 @@ impl Headers {
         self.insert_grouped(Entry { name, value });
     }
 
+    /// Adds a field line that the HTTP parser has already validated, whose name the caller
+    /// knows the collection does not hold yet: appended without looking for its group.
+    pub(crate) fn push_parsed_new(&mut self, name: Bytes, value: Bytes) {
+        debug_assert!(check_name(&name).is_ok() && check_value(&value).is_ok());
+        debug_assert!(self.group(&name).is_none());
+        self.entries.push(Entry { name, value });
+    }
+
     /// Replaces all values of `name` with `values`.
     ///
     /// A name that was present keeps its position; a new one goes last. An

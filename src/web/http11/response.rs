@@ -2,6 +2,7 @@
 
 use super::body::{BodyDecoder, BodyProgress};
 use super::error::ProtocolError;
+use super::header_names::known_name;
 use super::read_buffer::ReadBuffer;
 use super::scan::find_lf;
 use super::{MAX_HEADERS, MAX_HEAD_SIZE};
@@ -272,8 +273,20 @@ fn parse_head(head: Bytes) -> Result<ResponseHead, ProtocolError> {
         _ => return Err(ProtocolError::InvalidHeaderInResponse),
     };
     let mut headers = Headers::with_capacity(parsed.len());
+    // One bit per name seen so far, from its length and first and last letters: a name whose
+    // bit is clear is not in `headers` yet, so it is appended without a search for its group.
+    let mut seen = 0u64;
     for h in parsed {
-        headers.append_parsed(head.slice_ref(h.name.as_bytes()), head.slice_ref(h.value));
+        let name = h.name.as_bytes();
+        let bit = name_bit(name);
+        let name_bytes = known_name(name).unwrap_or_else(|| head.slice_ref(name));
+        let value = head.slice_ref(h.value);
+        if seen & bit == 0 {
+            headers.push_parsed_new(name_bytes, value);
+        } else {
+            headers.append_parsed(name_bytes, value);
+        }
+        seen |= bit;
     }
     Ok(ResponseHead {
         version,
@@ -282,6 +295,18 @@ fn parse_head(head: Bytes) -> Result<ResponseHead, ProtocolError> {
         headers,
         length: None,
     })
+}
+
+/// A header name's bit in a 64-bit set of names, the same for every spelling of the name
+/// (ASCII case is ignored).
+fn name_bit(name: &[u8]) -> u64 {
+    let (first, last) = match name {
+        [] => (0, 0),
+        [first, .., last] => (*first | 0x20, *last | 0x20),
+        [only] => (*only | 0x20, *only | 0x20),
+    };
+    let h = name.len() + 7 * usize::from(first) + 3 * usize::from(last);
+    1 << (h % 64)
 }
 
 /// The parts of a status line.

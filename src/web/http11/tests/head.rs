@@ -273,6 +273,46 @@ fn repeated_headers_are_grouped() {
     assert_eq!(h.iter().nth(2).map(|(n, _)| &n[..]), Some(&b"X"[..]));
 }
 
+/// More distinct names than the parser's 64-bit set of seen names has bits, so that names
+/// share bits, with repeats of both early and late names in other spellings: the parsed
+/// headers are grouped in the same order as the same lines given to `add_raw_header`.
+#[test]
+fn many_names_with_repeats_group_like_add_raw_header() {
+    let mut lines: Vec<(String, String)> = (0..80)
+        .map(|i| (format!("X-Name-{i}"), format!("v{i}")))
+        .collect();
+    lines.insert(40, ("x-name-3".into(), "again".into()));
+    lines.push(("X-NAME-79".into(), "last".into()));
+    lines.push(("content-length".into(), "0".into()));
+    let mut input = b"HTTP/1.1 200 OK\r\n".to_vec();
+    let mut expected = Headers::new();
+    for (name, value) in &lines {
+        input.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+        expected.add_raw_header(name, value).unwrap();
+    }
+    input.extend_from_slice(b"\r\n");
+    let out = run(&input, false, false);
+    let parsed: Vec<(&[u8], &[u8])> = out.heads[0]
+        .headers
+        .iter()
+        .map(|(n, v)| (&n[..], &v[..]))
+        .collect();
+    let wanted: Vec<(&[u8], &[u8])> = expected.iter().map(|(n, v)| (&n[..], &v[..])).collect();
+    assert_eq!(parsed, wanted);
+    assert_eq!(parsed[4], (&b"x-name-3"[..], &b"again"[..]));
+}
+
+#[test]
+fn common_names_keep_the_spelling_the_server_sent() {
+    let out = run(
+        b"HTTP/1.1 200 OK\r\ncontent-type: a\r\nContent-Length: 0\r\nETAG: x\r\n\r\n",
+        false,
+        false,
+    );
+    let names: Vec<&[u8]> = out.heads[0].headers.iter().map(|(n, _)| &n[..]).collect();
+    assert_eq!(names, [&b"content-type"[..], b"Content-Length", b"ETAG"]);
+}
+
 /// Replacing the buffer breaks the append-only contract: the results are
 /// unspecified, but the parser must not panic.
 #[test]
