@@ -465,7 +465,8 @@ fn fragment_is_kept_unless_location_has_one() {
     let agent = RedirectAgent::new(persistent_agent(&reactor));
     let uri = format!("{}#section", to(&server, 302, "/echo?a=1"));
     let (response, _) = fetch(&reactor, agent.request("GET", &uri, None, None));
-    assert_eq!(&*response.request.absolute_uri,
+    assert_eq!(
+        &*response.request.absolute_uri,
         server.url("/echo?a=1#section")
     );
     let uri = format!("{}#section", to(&server, 302, "../echo#other"));

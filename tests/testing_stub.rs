@@ -487,7 +487,8 @@ fn cookies_are_sent_after_a_redirect_to_the_same_domain() {
         .request("GET", "https://example.org/")
         .cookies([("sent-to-same-domain", "yes")])
         .send());
-    assert_eq!(&*response.request().absolute_uri,
+    assert_eq!(
+        &*response.request().absolute_uri,
         "https://example.org/redirected"
     );
     let received: Value = ok(response.json());

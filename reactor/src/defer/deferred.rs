@@ -638,9 +638,8 @@ where
     F: FnOnce(Result<T, Failure>) -> Outcome<U> + 'static,
 {
     fn resume(self: Rc<Self>, result: Result<T, Failure>) -> Next {
-        let Some(f) = self.f.take() else {
-            return None;
-        };
+        // Taken once: a link runs at most once.
+        let f = self.f.take()?;
         let outcome = f(result);
         Deferred::<U> { cell: self }.resolve(outcome)
     }
