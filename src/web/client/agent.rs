@@ -307,15 +307,6 @@ struct ParsedURI {
     key: PoolKey,
 }
 
-/// A parsed URI as the pool key it carries.
-struct ParsedKey(Rc<ParsedURI>);
-
-impl std::borrow::Borrow<PoolKey> for ParsedKey {
-    fn borrow(&self) -> &PoolKey {
-        &self.0.key
-    }
-}
-
 impl ParsedURI {
     fn parse(uri: &str) -> Result<ParsedURI, Failure> {
         let invalid = |reason: &str| InvalidURI {
@@ -387,16 +378,14 @@ impl IAgent for Agent {
             Ok(prepared) => prepared,
             Err(failure) => return Deferred::fail(failure),
         };
-        let agent = self.clone();
-        let target = parsed.clone();
         send_on_pool(
             Route {
                 pool: &self.pool,
                 clock: &self.clock,
                 connect_guard: self.connect_guard,
             },
-            ParsedKey(parsed),
-            move || agent.endpoint_for(&target),
+            &parsed.key,
+            || self.endpoint_for(&parsed),
             request,
         )
     }

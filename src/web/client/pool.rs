@@ -1,7 +1,10 @@
 //! [`HTTPConnectionPool`]: idle HTTP/1.1 connections kept per (scheme, host, port).
 
 use super::key_hash::KeyMap;
-use crate::web::newclient::HTTP11ClientProtocol;
+use crate::web::error::RequestNotSent;
+use crate::web::newclient::{HTTP11ClientProtocol, Request, RetryHook};
+use crate::web::response::Response;
+use crate::web::timings::RequestTimer;
 use reactor::connect_timings::ConnectTimings;
 use reactor::defer::{gather_results, Deferred};
 use reactor::interfaces::{IProtocol, IReactorTime, IStreamClientEndpoint};
@@ -392,6 +395,7 @@ impl HTTPConnectionPool {
             }
             on_lost();
         });
+        protocol.set_retry_hook(self.retry_hook(key, endpoint, clock, &slot));
         let timings = ConnectTimings::new(clock.clone());
         let connecting = endpoint.connect_timed(protocol.clone() as Rc<dyn IProtocol>, &timings);
         connecting.add_callbacks(
@@ -408,6 +412,51 @@ impl HTTPConnectionPool {
             move |failure| {
                 release();
                 Err(failure)
+            },
+        )
+    }
+
+    /// How a connection opened for `key` from `endpoint` (its place under the limit being
+    /// `slot`) sends a request again when it turns out stale: on a new connection from the same
+    /// endpoint, which takes its place ([`replace_connection`](Self::replace_connection)) and
+    /// does not retry again. Made once per connection, so a request that may be retried
+    /// allocates nothing for it.
+    fn retry_hook(
+        &self,
+        key: &PoolKey,
+        endpoint: &Rc<dyn IStreamClientEndpoint>,
+        clock: &Rc<dyn IReactorTime>,
+        slot: &Slot,
+    ) -> RetryHook {
+        let pool = Rc::downgrade(&self.inner);
+        let (key, endpoint, clock, slot) =
+            (key.clone(), endpoint.clone(), clock.clone(), slot.clone());
+        Rc::new(
+            move |stale: Rc<HTTP11ClientProtocol>,
+                  request: Request,
+                  timer: Option<RequestTimer>|
+                  -> Deferred<Response> {
+                let Some(inner) = pool.upgrade() else {
+                    return Deferred::fail(RequestNotSent);
+                };
+                let stale = Checkout {
+                    connection: stale,
+                    slot: slot.clone(),
+                    cached: true,
+                    connect_timings: None,
+                };
+                HTTPConnectionPool { inner }
+                    .replace_connection(&key, &endpoint, &clock, &stale)
+                    .add_callback(move |fresh: Checkout| {
+                        let mut timer = timer;
+                        if let (Some(timer), Some(timings)) = (&mut timer, &fresh.connect_timings) {
+                            timer.on_new_connection(timings.clone());
+                        }
+                        match timer {
+                            Some(timer) => fresh.connection.request_timed(request, timer, false),
+                            None => fresh.connection.request(request),
+                        }
+                    })
             },
         )
     }

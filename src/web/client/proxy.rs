@@ -194,15 +194,14 @@ impl IAgent for ProxyAgent {
             Ok(request) => request,
             Err(failure) => return Deferred::fail(failure),
         };
-        let endpoint = self.endpoint.clone();
         send_on_pool(
             Route {
                 pool: &self.pool,
                 clock: &self.clock,
                 connect_guard: self.connect_guard,
             },
-            self.pool_key(),
-            move || Ok(endpoint.clone()),
+            &self.pool_key(),
+            || Ok(self.endpoint.clone()),
             request,
         )
     }

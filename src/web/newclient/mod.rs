@@ -10,6 +10,7 @@ mod protocol;
 mod request;
 
 pub use protocol::HTTP11ClientProtocol;
+pub(crate) use protocol::RetryHook;
 pub use request::Request;
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use crate::web::http11::{
 use crate::web::response::{BodyChannel, RequestInfo, Response};
 use crate::web::timings::RequestTimer;
 use bytes::{Bytes, BytesMut};
-use reactor::defer::{Deferred, Failure};
+use reactor::defer::{CancelledError, Deferred, Failure};
 use reactor::interfaces::{IProducer, IProtocol, ITransport, Producer};
 use std::cell::RefCell;
 use std::fmt;
@@ -21,6 +21,21 @@ use std::rc::{Rc, Weak};
 
 /// Called with the protocol when it can take another request.
 type QuiescentCallback = Rc<dyn Fn(Rc<HTTP11ClientProtocol>)>;
+
+/// Sends a request again on a new connection in place of this one (given as the first
+/// argument), with its timer: set by the pool on each connection it opens, so that a request
+/// that may be retried costs nothing extra until it has to be.
+pub(crate) type RetryHook =
+    Rc<dyn Fn(Rc<HTTP11ClientProtocol>, Request, Option<RequestTimer>) -> Deferred<Response>>;
+
+/// Methods a request may be sent again with after a stale connection failed it (Twisted's
+/// `_RetryingHTTP11ClientProtocol._shouldRetry`), when it has no body.
+const IDEMPOTENT: [&[u8]; 5] = [b"GET", b"HEAD", b"OPTIONS", b"DELETE", b"TRACE"];
+
+/// Whether `request` may be sent again on a new connection.
+fn may_retry(request: &Request) -> bool {
+    IDEMPOTENT.contains(&&request.method[..]) && request.body_producer.is_none()
+}
 
 #[derive(Default)]
 struct Inner {
@@ -50,6 +65,12 @@ struct Inner {
     persistent: bool,
     quiescent_callback: Option<QuiescentCallback>,
     lost_waiters: Vec<Deferred<()>>,
+    /// How a request that failed here before any response is sent again.
+    retry: Option<RetryHook>,
+    /// The request in flight, while it may still be sent again.
+    retryable: Option<Request>,
+    /// The request sent again on a new connection, for cancelling.
+    retrying: Option<Deferred<Response>>,
 }
 
 /// The largest request buffer a connection keeps between requests: one that held a large
@@ -91,6 +112,12 @@ impl HTTP11ClientProtocol {
     /// (Twisted's `quiescentCallback`).
     pub fn set_quiescent_callback(&self, callback: impl Fn(Rc<HTTP11ClientProtocol>) + 'static) {
         self.s.borrow_mut().quiescent_callback = Some(Rc::new(callback));
+    }
+
+    /// Send a request that fails here before any response (the connection was stale) again
+    /// through `hook`, when [`request_timed`](Self::request_timed) asks for it.
+    pub(crate) fn set_retry_hook(&self, hook: RetryHook) {
+        self.s.borrow_mut().retry = Some(hook);
     }
 
     /// Whether the protocol can take a request now: connected, idle, not closed.
@@ -141,21 +168,41 @@ impl HTTP11ClientProtocol {
     }
 
     /// [`request`](Self::request), its phases stamped by `timer` (the first byte here, the end
-    /// by the response's body).
+    /// by the response's body). With `retry`, an idempotent request without a body that fails
+    /// before any response arrives is sent again through the [retry hook](Self::set_retry_hook)
+    /// (once: the new connection is asked not to retry).
     pub(crate) fn request_timed(
         &self,
         request: Request,
         timer: RequestTimer,
+        retry: bool,
     ) -> Deferred<Response> {
-        self.send(request, Some(timer))
+        self.send_retrying(request, Some(timer), retry)
     }
 
     fn send(&self, request: Request, timer: Option<RequestTimer>) -> Deferred<Response> {
+        self.send_retrying(request, timer, false)
+    }
+
+    fn send_retrying(
+        &self,
+        mut request: Request,
+        timer: Option<RequestTimer>,
+        retry: bool,
+    ) -> Deferred<Response> {
+        let retry = retry && may_retry(&request);
         let transport = {
             let s = self.s.borrow();
             match &s.transport {
                 Some(t) if !s.busy && !s.lost => t.clone(),
-                _ => return Deferred::fail(RequestNotSent),
+                _ => {
+                    let hook = s.retry.clone().filter(|_| retry);
+                    drop(s);
+                    return match (hook, self.me.upgrade()) {
+                        (Some(hook), Some(me)) => hook(me, request, timer),
+                        _ => Deferred::fail(RequestNotSent),
+                    };
+                }
             }
         };
         let framing = match &request.body_producer {
@@ -197,13 +244,15 @@ impl HTTP11ClientProtocol {
         let me = self.me.clone();
         let finished = Deferred::with_canceller(move |_| {
             if let Some(p) = me.upgrade() {
-                p.abort();
+                p.cancel_request();
             }
         });
-        let adapter = match (&request.body_producer, streaming) {
-            (Some(p), true) => Some(ProducerAdapter::new(p.clone())),
-            _ => None,
+        let producer = if streaming {
+            request.body_producer.take()
+        } else {
+            None
         };
+        let adapter = producer.as_ref().map(|p| ProducerAdapter::new(p.clone()));
         {
             let mut s = self.s.borrow_mut();
             s.busy = true;
@@ -222,13 +271,13 @@ impl HTTP11ClientProtocol {
                 s.encoder = Some(encoder);
                 s.producer = adapter.clone();
             }
+            s.retryable = retry.then_some(request);
         }
         transport.write(&out);
         if out.capacity() <= KEPT_OUT_BUFFER {
             *self.out.borrow_mut() = out;
         }
-        if streaming {
-            let producer = request.body_producer.expect("streaming has a producer");
+        if let Some(producer) = producer {
             let adapter = adapter.expect("streaming has an adapter");
             transport.register_producer(Producer::Push(adapter));
             let consumer = Rc::new(BodyConsumer {
@@ -304,6 +353,45 @@ impl HTTP11ClientProtocol {
         }
     }
 
+    /// The request's Deferred was cancelled: no retry; a retry in flight is cancelled, else the
+    /// connection is closed.
+    fn cancel_request(&self) {
+        let retrying = {
+            let mut s = self.s.borrow_mut();
+            s.retryable = None;
+            s.retrying.take()
+        };
+        match retrying {
+            Some(again) => again.cancel(),
+            None => self.abort(),
+        }
+    }
+
+    /// The request in flight failed before any response: send it again through the retry
+    /// hook, its result going to `finished`. The protocol stays alive until then, so that
+    /// cancelling `finished` reaches the retry.
+    fn retry(&self, hook: RetryHook, request: Request, finished: Deferred<Response>) {
+        let Some(me) = self.me.upgrade() else {
+            let _ = finished.errback(RequestNotSent);
+            return;
+        };
+        let timer = self.s.borrow_mut().timer.take();
+        let again = hook(me.clone(), request, timer);
+        if again.called() {
+            let _ = finished.fire(
+                again
+                    .take_result()
+                    .unwrap_or(Err(Failure::new(RequestNotSent))),
+            );
+            return;
+        }
+        self.s.borrow_mut().retrying = Some(again.clone());
+        again.add_both(move |result| {
+            me.s.borrow_mut().retrying = None;
+            let _ = finished.fire(result);
+        });
+    }
+
     /// Sending the body failed: stop the producer, fail the request, close the connection.
     fn body_failed(&self, failure: Failure, stop_producer: bool) {
         let (transport, producer, finished) = {
@@ -332,6 +420,7 @@ impl HTTP11ClientProtocol {
             channel.set_timer(s.timer.take());
             s.body = Some(channel.clone());
             let info = s.info.take().expect("a request is in flight");
+            s.retryable = None;
             (s.finished.take(), Response::new(head, info, channel))
         };
         match finished {
@@ -502,7 +591,7 @@ impl IProtocol for HTTP11ClientProtocol {
     }
 
     fn connection_lost(&self, reason: Failure) {
-        let (parser, finished, body, producer, sending, ever_received, waiters) = {
+        let (parser, finished, body, producer, sending, ever_received, waiters, retry) = {
             let mut s = self.s.borrow_mut();
             if s.lost {
                 return;
@@ -510,6 +599,15 @@ impl IProtocol for HTTP11ClientProtocol {
             s.lost = true;
             s.transport = None;
             let sending = s.encoder.take().is_some();
+            // Sent again only when nothing of a response came, and not for a cancellation.
+            let retry = match (s.retryable.take(), &s.retry) {
+                (Some(request), Some(hook))
+                    if !s.ever_received && !sending && !reason.check::<CancelledError>() =>
+                {
+                    Some((hook.clone(), request))
+                }
+                _ => None,
+            };
             (
                 s.parser.take(),
                 s.finished.take(),
@@ -518,12 +616,15 @@ impl IProtocol for HTTP11ClientProtocol {
                 sending,
                 s.ever_received,
                 std::mem::take(&mut s.lost_waiters),
+                retry,
             )
         };
         if let Some(p) = producer {
             p.stop_producing();
         }
-        if let Some(d) = finished {
+        if let (Some(d), Some((hook, request))) = (&finished, retry) {
+            self.retry(hook, request, d.clone());
+        } else if let Some(d) = finished {
             let failure = if ever_received {
                 let mut reasons = vec![reason.clone()];
                 if let Some(Err(e)) = parser.map(|mut p| p.eof()) {
