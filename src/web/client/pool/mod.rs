@@ -1,10 +1,7 @@
 //! [`HTTPConnectionPool`]: idle HTTP/1.1 connections kept per (scheme, host, port).
 
 use super::key_hash::KeyMap;
-use crate::web::error::RequestNotSent;
-use crate::web::newclient::{HTTP11ClientProtocol, Request, RetryHook};
-use crate::web::response::Response;
-use crate::web::timings::RequestTimer;
+use crate::web::newclient::HTTP11ClientProtocol;
 use reactor::connect_timings::ConnectTimings;
 use reactor::defer::{gather_results, Deferred};
 use reactor::interfaces::{IProtocol, IReactorTime, IStreamClientEndpoint};
@@ -13,6 +10,8 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::fmt;
 use std::rc::Rc;
+
+mod retry;
 
 /// What idle connections are kept under: `(scheme, host, port)`. For `https` under a policy
 /// other than the default one, the scheme element is `https#<policy id>`, so a connection
@@ -223,28 +222,6 @@ impl HTTPConnectionPool {
         self.open(key, endpoint, clock, false)
     }
 
-    /// A new connection in place of `stale`, a connection from [`checkout`](Self::checkout)
-    /// that failed before any response (it is lost, or is closed now): the new one takes the
-    /// stale one's place under the per-host limit, so the limit holds and the request keeps
-    /// its turn. If the stale connection's place was already given up, this waits for a turn
-    /// as any request does.
-    pub(crate) fn replace_connection(
-        &self,
-        key: &PoolKey,
-        endpoint: &Rc<dyn IStreamClientEndpoint>,
-        clock: &Rc<dyn IReactorTime>,
-        stale: &Checkout,
-    ) -> Deferred<Checkout> {
-        if !stale.connection.is_lost() {
-            stale.connection.abort();
-        }
-        if stale.slot.replace(false) {
-            self.open(key, endpoint, clock, true)
-        } else {
-            self.checkout(key, endpoint, clock)
-        }
-    }
-
     /// The most recently used idle connection for `key`, taken out of the pool, if there is
     /// one that can carry a request.
     pub(crate) fn take_idle(&self, key: &PoolKey) -> Option<Checkout> {
@@ -412,51 +389,6 @@ impl HTTPConnectionPool {
             move |failure| {
                 release();
                 Err(failure)
-            },
-        )
-    }
-
-    /// How a connection opened for `key` from `endpoint` (its place under the limit being
-    /// `slot`) sends a request again when it turns out stale: on a new connection from the same
-    /// endpoint, which takes its place ([`replace_connection`](Self::replace_connection)) and
-    /// does not retry again. Made once per connection, so a request that may be retried
-    /// allocates nothing for it.
-    fn retry_hook(
-        &self,
-        key: &PoolKey,
-        endpoint: &Rc<dyn IStreamClientEndpoint>,
-        clock: &Rc<dyn IReactorTime>,
-        slot: &Slot,
-    ) -> RetryHook {
-        let pool = Rc::downgrade(&self.inner);
-        let (key, endpoint, clock, slot) =
-            (key.clone(), endpoint.clone(), clock.clone(), slot.clone());
-        Rc::new(
-            move |stale: Rc<HTTP11ClientProtocol>,
-                  request: Request,
-                  timer: Option<RequestTimer>|
-                  -> Deferred<Response> {
-                let Some(inner) = pool.upgrade() else {
-                    return Deferred::fail(RequestNotSent);
-                };
-                let stale = Checkout {
-                    connection: stale,
-                    slot: slot.clone(),
-                    cached: true,
-                    connect_timings: None,
-                };
-                HTTPConnectionPool { inner }
-                    .replace_connection(&key, &endpoint, &clock, &stale)
-                    .add_callback(move |fresh: Checkout| {
-                        let mut timer = timer;
-                        if let (Some(timer), Some(timings)) = (&mut timer, &fresh.connect_timings) {
-                            timer.on_new_connection(timings.clone());
-                        }
-                        match timer {
-                            Some(timer) => fresh.connection.request_timed(request, timer, false),
-                            None => fresh.connection.request(request),
-                        }
-                    })
             },
         )
     }
