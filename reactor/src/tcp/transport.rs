@@ -84,8 +84,34 @@ pub type UnixTransport = StreamTransport<mio::net::UnixStream>;
 /// The read buffer of a new connection: enough for a small response, cheap to zero-fill for
 /// a connection that carries only one.
 const FIRST_READ_SIZE: usize = 4 * 1024;
-/// The read buffer grows (fourfold each time a read fills it) up to this.
+/// The read buffer grows fourfold each time a read fills it, up to this...
+const BURST_READ_SIZE: usize = 64 * 1024;
+/// ...and to this once [`FULL_READS_TO_STREAM`] reads in a row have filled it: a long stream
+/// such as a download, not a response of about the burst size (eight connections with 64 KiB
+/// responses keep 64 KiB buffers).
 const MAX_READ_SIZE: usize = 256 * 1024;
+/// Full reads in a row at [`BURST_READ_SIZE`] before the buffer grows to [`MAX_READ_SIZE`].
+const FULL_READS_TO_STREAM: u8 = 4;
+
+/// The read size after a read of `size` that filled the room offered (`full`), and the count
+/// of full reads in a row at [`BURST_READ_SIZE`] (`full_reads`, updated).
+fn next_read_size(size: usize, full: bool, full_reads: &mut u8) -> usize {
+    if !full {
+        *full_reads = 0;
+        return size;
+    }
+    if size < BURST_READ_SIZE {
+        return (size * 4).min(BURST_READ_SIZE);
+    }
+    if size < MAX_READ_SIZE {
+        *full_reads += 1;
+        if *full_reads >= FULL_READS_TO_STREAM {
+            *full_reads = 0;
+            return MAX_READ_SIZE;
+        }
+    }
+    size
+}
 /// Slices per vectored write.
 const MAX_IOV: usize = 16;
 /// Reads per readiness event before yielding to the rest of the loop.
@@ -115,8 +141,10 @@ pub struct StreamTransport<S> {
     state: Cell<State>,
     read_buf: RefCell<BytesMut>,
     /// The size the read buffer is renewed at: [`FIRST_READ_SIZE`] growing to
-    /// [`MAX_READ_SIZE`].
+    /// [`MAX_READ_SIZE`] (see [`next_read_size`]).
     read_size: Cell<usize>,
+    /// Full reads in a row at [`BURST_READ_SIZE`].
+    full_reads: Cell<u8>,
     write_buf: RefCell<BytesMut>,
     reading_paused: Cell<bool>,
     /// Readiness arrived (or may have) while reads were paused or not yet attached.
@@ -179,6 +207,7 @@ impl<S: SocketStream> StreamTransport<S> {
             state: Cell::new(State::Unattached),
             read_buf: RefCell::new(BytesMut::new()),
             read_size: Cell::new(FIRST_READ_SIZE),
+            full_reads: Cell::new(0),
             write_buf: RefCell::new(BytesMut::new()),
             reading_paused: Cell::new(false),
             read_pending: Cell::new(true),
@@ -263,10 +292,11 @@ impl<S: SocketStream> StreamTransport<S> {
                         return;
                     }
                     Ok(n) => {
-                        if n == room && size < MAX_READ_SIZE {
-                            // A full read: more is coming; read it in larger pieces.
-                            self.read_size.set((size * 4).min(MAX_READ_SIZE));
-                        }
+                        // After a full read more is coming: read it in larger pieces.
+                        let mut full_reads = self.full_reads.get();
+                        self.read_size
+                            .set(next_read_size(size, n == room, &mut full_reads));
+                        self.full_reads.set(full_reads);
                         (buf.split_to(n).freeze(), stop_at_short_read && n < room)
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
@@ -536,5 +566,45 @@ impl<S: SocketStream> fmt::Debug for StreamTransport<S> {
             self.peer,
             self.state.get()
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{next_read_size, BURST_READ_SIZE, FIRST_READ_SIZE, MAX_READ_SIZE};
+
+    /// The read sizes after each read of a sequence (`true`: it filled the room offered).
+    fn sizes(reads: &[bool]) -> Vec<usize> {
+        let (mut size, mut full_reads) = (FIRST_READ_SIZE, 0);
+        reads
+            .iter()
+            .map(|&full| {
+                size = next_read_size(size, full, &mut full_reads);
+                size
+            })
+            .collect()
+    }
+
+    #[test]
+    fn reads_grow_fourfold_to_the_burst_size() {
+        let k = 1024;
+        assert_eq!(sizes(&[true, true, true]), [16 * k, 64 * k, 64 * k]);
+        assert_eq!(sizes(&[false, true, false]), [4 * k, 16 * k, 16 * k]);
+    }
+
+    #[test]
+    fn a_long_stream_of_full_reads_grows_to_the_largest_size() {
+        let grown = sizes(&[true; 6]);
+        assert_eq!(grown[1], BURST_READ_SIZE);
+        assert_eq!(grown[4], BURST_READ_SIZE);
+        assert_eq!(grown[5], MAX_READ_SIZE);
+        assert_eq!(sizes(&[true; 9])[8], MAX_READ_SIZE);
+    }
+
+    #[test]
+    fn responses_of_about_the_burst_size_keep_the_burst_size() {
+        // A full read, then the short rest of the response, again and again.
+        let reads: Vec<bool> = (0..40).map(|i| i < 2 || i % 2 == 0).collect();
+        assert!(sizes(&reads).iter().all(|&s| s <= BURST_READ_SIZE));
     }
 }
