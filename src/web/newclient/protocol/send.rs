@@ -44,7 +44,7 @@ impl HTTP11ClientProtocol {
     /// is closed, and with [`RequestGenerationFailed`] (nothing written) for an invalid method,
     /// target or host. Cancelling it aborts the connection.
     pub fn request(&self, request: Request) -> Deferred<Response> {
-        self.send(request, None)
+        self.send(request, None, false)
     }
 
     /// [`request`](Self::request), its phases stamped by `timer` (the first byte here, the end
@@ -57,14 +57,10 @@ impl HTTP11ClientProtocol {
         timer: RequestTimer,
         retry: bool,
     ) -> Deferred<Response> {
-        self.send_retrying(request, Some(timer), retry)
+        self.send(request, Some(timer), retry)
     }
 
-    fn send(&self, request: Request, timer: Option<RequestTimer>) -> Deferred<Response> {
-        self.send_retrying(request, timer, false)
-    }
-
-    fn send_retrying(
+    fn send(
         &self,
         mut request: Request,
         timer: Option<RequestTimer>,
