@@ -2,11 +2,13 @@
 
 mod connect;
 mod listen;
+mod read_policy;
 mod spare_read;
 mod transport;
 
 pub(crate) use connect::connect;
 pub use listen::Port;
+pub use read_policy::STREAM_RECEIVE_BUFFER;
 #[cfg(unix)]
 pub use transport::UnixTransport;
 pub use transport::{SocketStream, StreamTransport, TcpTransport, HIGH_WATER, LOW_WATER};

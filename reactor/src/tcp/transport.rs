@@ -1,6 +1,7 @@
 //! The stream transport: one connected socket (TCP, or a Unix-domain stream), its buffers,
 //! and producer/consumer flow control.
 
+use super::read_policy::{next_read_size, raise_receive_buffer, FIRST_READ_SIZE, MAX_READ_SIZE};
 use super::spare_read::recv_into_spare;
 use crate::defer::Failure;
 use crate::error::{ConnectionAborted, ConnectionDone, ConnectionLost};
@@ -34,6 +35,12 @@ pub trait SocketStream: Read + Write + Source + AsFd + 'static {
     fn local_address(&self) -> Option<SocketAddr>;
     /// Make the coming close an abort (an RST for TCP; a Unix socket just closes).
     fn prepare_abort(&self);
+    /// The socket carries a long stream (its reads keep filling the largest buffer): let the
+    /// kernel queue more of it. TCP raises its receive buffer towards
+    /// [`STREAM_RECEIVE_BUFFER`](super::STREAM_RECEIVE_BUFFER); by default nothing changes.
+    fn tune_for_stream(&self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 impl SocketStream for TcpStream {
@@ -54,6 +61,10 @@ impl SocketStream for TcpStream {
     fn prepare_abort(&self) {
         // RST instead of FIN, as Twisted's abortConnection.
         let _ = socket2::SockRef::from(self).set_linger(Some(std::time::Duration::ZERO));
+    }
+
+    fn tune_for_stream(&self) -> io::Result<()> {
+        raise_receive_buffer(self).map(|_| ())
     }
 }
 
@@ -81,37 +92,6 @@ pub type TcpTransport = StreamTransport<TcpStream>;
 #[cfg(unix)]
 pub type UnixTransport = StreamTransport<mio::net::UnixStream>;
 
-/// The read buffer of a new connection: enough for a small response, cheap to zero-fill for
-/// a connection that carries only one.
-const FIRST_READ_SIZE: usize = 4 * 1024;
-/// The read buffer grows fourfold each time a read fills it, up to this...
-const BURST_READ_SIZE: usize = 64 * 1024;
-/// ...and to this once [`FULL_READS_TO_STREAM`] reads in a row have filled it: a long stream
-/// such as a download, not a response of about the burst size (eight connections with 64 KiB
-/// responses keep 64 KiB buffers).
-const MAX_READ_SIZE: usize = 256 * 1024;
-/// Full reads in a row at [`BURST_READ_SIZE`] before the buffer grows to [`MAX_READ_SIZE`].
-const FULL_READS_TO_STREAM: u8 = 4;
-
-/// The read size after a read of `size` that filled the room offered (`full`), and the count
-/// of full reads in a row at [`BURST_READ_SIZE`] (`full_reads`, updated).
-fn next_read_size(size: usize, full: bool, full_reads: &mut u8) -> usize {
-    if !full {
-        *full_reads = 0;
-        return size;
-    }
-    if size < BURST_READ_SIZE {
-        return (size * 4).min(BURST_READ_SIZE);
-    }
-    if size < MAX_READ_SIZE {
-        *full_reads += 1;
-        if *full_reads >= FULL_READS_TO_STREAM {
-            *full_reads = 0;
-            return MAX_READ_SIZE;
-        }
-    }
-    size
-}
 /// Slices per vectored write.
 const MAX_IOV: usize = 16;
 /// Reads per readiness event before yielding to the rest of the loop.
@@ -294,9 +274,12 @@ impl<S: SocketStream> StreamTransport<S> {
                     Ok(n) => {
                         // After a full read more is coming: read it in larger pieces.
                         let mut full_reads = self.full_reads.get();
-                        self.read_size
-                            .set(next_read_size(size, n == room, &mut full_reads));
+                        let next = next_read_size(size, n == room, &mut full_reads);
+                        self.read_size.set(next);
                         self.full_reads.set(full_reads);
+                        if next == MAX_READ_SIZE && size < MAX_READ_SIZE {
+                            self.tune_for_stream();
+                        }
                         (buf.split_to(n).freeze(), stop_at_short_read && n < room)
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
@@ -318,6 +301,15 @@ impl<S: SocketStream> StreamTransport<S> {
         }
         // Still readable after a full turn's worth: let others run, then go on.
         self.schedule_read();
+    }
+
+    /// The connection carries a long stream: let the kernel queue more of it.
+    fn tune_for_stream(&self) {
+        if let Some(stream) = self.stream.borrow().as_ref() {
+            if let Err(error) = stream.tune_for_stream() {
+                log::debug!("{}: receive buffer not raised: {error}", S::NAME);
+            }
+        }
     }
 
     /// Send what the buffer holds; returns an error if the socket failed.
@@ -569,42 +561,92 @@ impl<S: SocketStream> fmt::Debug for StreamTransport<S> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, target_os = "linux"))]
 mod tests {
-    use super::{next_read_size, BURST_READ_SIZE, FIRST_READ_SIZE, MAX_READ_SIZE};
+    use super::*;
+    use crate::tcp::STREAM_RECEIVE_BUFFER;
+    use std::sync::mpsc;
 
-    /// The read sizes after each read of a sequence (`true`: it filled the room offered).
-    fn sizes(reads: &[bool]) -> Vec<usize> {
-        let (mut size, mut full_reads) = (FIRST_READ_SIZE, 0);
-        reads
-            .iter()
-            .map(|&full| {
-                size = next_read_size(size, full, &mut full_reads);
-                size
-            })
-            .collect()
+    /// Counts what arrives and stops the reactor once `expected` bytes have.
+    struct Count {
+        reactor: Reactor,
+        received: Cell<usize>,
+        expected: usize,
+    }
+
+    impl IProtocol for Count {
+        fn make_connection(&self, _transport: Rc<dyn ITransport>) {}
+        fn data_received(&self, data: bytes::Bytes) {
+            self.received.set(self.received.get() + data.len());
+            if self.received.get() >= self.expected {
+                let _ = self.reactor.stop();
+            }
+        }
+        fn connection_lost(&self, _reason: Failure) {
+            let _ = self.reactor.stop();
+        }
+    }
+
+    fn receive_buffer(transport: &TcpTransport) -> usize {
+        let stream = transport.stream.borrow();
+        socket2::SockRef::from(stream.as_ref().unwrap())
+            .recv_buffer_size()
+            .unwrap()
+    }
+
+    /// A peer on 127.0.0.1 sends `len` bytes and keeps the connection open; returns the
+    /// receiving socket's buffer size before and after the transport read them all.
+    fn receive_buffer_around(len: usize) -> (usize, usize) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (mut server, _) = listener.accept().unwrap();
+        let (done, wait) = mpsc::channel::<()>();
+        let sender = std::thread::spawn(move || {
+            server.write_all(&vec![7u8; len]).unwrap();
+            let _ = wait.recv_timeout(std::time::Duration::from_secs(10));
+        });
+        client.set_nonblocking(true).unwrap();
+        let reactor = Reactor::new();
+        let transport = TcpTransport::new(&reactor, TcpStream::from_std(client), None).unwrap();
+        let before = receive_buffer(&transport);
+        let count = Rc::new(Count {
+            reactor: reactor.clone(),
+            received: Cell::new(0),
+            expected: len,
+        });
+        transport.clone().attach_protocol(count.clone());
+        let r = reactor.clone();
+        let timeout = reactor.call_later(10.0, move || {
+            let _ = r.stop();
+        });
+        reactor.run().unwrap();
+        assert!(timeout.active(), "timed out");
+        assert_eq!(count.received.get(), len);
+        let after = receive_buffer(&transport);
+        done.send(()).unwrap();
+        sender.join().unwrap();
+        (before, after)
+    }
+
+    fn rmem_max() -> usize {
+        std::fs::read_to_string("/proc/sys/net/core/rmem_max")
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
     }
 
     #[test]
-    fn reads_grow_fourfold_to_the_burst_size() {
-        let k = 1024;
-        assert_eq!(sizes(&[true, true, true]), [16 * k, 64 * k, 64 * k]);
-        assert_eq!(sizes(&[false, true, false]), [4 * k, 16 * k, 16 * k]);
+    fn a_long_stream_raises_the_receive_buffer_as_far_as_the_system_allows() {
+        let (before, after) = receive_buffer_around(8 * 1024 * 1024);
+        // The kernel reports the size asked for doubled; never lower than it was.
+        let raised = 2 * STREAM_RECEIVE_BUFFER.min(rmem_max());
+        assert!(after >= raised.max(before), "{before} -> {after}");
     }
 
     #[test]
-    fn a_long_stream_of_full_reads_grows_to_the_largest_size() {
-        let grown = sizes(&[true; 6]);
-        assert_eq!(grown[1], BURST_READ_SIZE);
-        assert_eq!(grown[4], BURST_READ_SIZE);
-        assert_eq!(grown[5], MAX_READ_SIZE);
-        assert_eq!(sizes(&[true; 9])[8], MAX_READ_SIZE);
-    }
-
-    #[test]
-    fn responses_of_about_the_burst_size_keep_the_burst_size() {
-        // A full read, then the short rest of the response, again and again.
-        let reads: Vec<bool> = (0..40).map(|i| i < 2 || i % 2 == 0).collect();
-        assert!(sizes(&reads).iter().all(|&s| s <= BURST_READ_SIZE));
+    fn a_response_of_the_burst_size_leaves_the_receive_buffer_alone() {
+        let (before, after) = receive_buffer_around(64 * 1024);
+        assert!(after < 2 * STREAM_RECEIVE_BUFFER, "{before} -> {after}");
     }
 }
