@@ -43,8 +43,10 @@
 //! });
 //! reactor.run().unwrap();
 //! ```
-// One function reads a socket into uninitialised buffer memory (`tcp::spare_read`, measured
-// and explained there); everything else is safe code.
+// Two functions use unsafe code, each isolated and explained in its file: one reads a socket
+// into uninitialised buffer memory (`tcp::spare_read`, measured there), one reads the kernel's
+// `TCP_INFO` (`tcp::tcp_info`, for the buffer tuning in `tcp::buffer_tuning`); everything else
+// is safe code.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -1,14 +1,16 @@
 //! TCP: connected transports, listening ports, outgoing connects.
 
+mod buffer_tuning;
 mod connect;
 mod listen;
 mod read_policy;
 mod spare_read;
+mod tcp_info;
 mod transport;
 
+pub use buffer_tuning::{SHORT_PATH_RTT, STREAM_RECEIVE_BUFFER, UPLOAD_SEND_BUFFER};
 pub(crate) use connect::connect;
 pub use listen::Port;
-pub use read_policy::STREAM_RECEIVE_BUFFER;
 #[cfg(unix)]
 pub use transport::UnixTransport;
 pub use transport::{SocketStream, StreamTransport, TcpTransport, HIGH_WATER, LOW_WATER};

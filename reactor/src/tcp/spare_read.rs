@@ -1,5 +1,5 @@
-//! Reading a socket into a buffer's spare capacity, without zero-filling it first: the one
-//! place the reactor uses `unsafe`.
+//! Reading a socket into a buffer's spare capacity, without zero-filling it first: one of the
+//! two places the reactor uses `unsafe` (the other reads `TCP_INFO`, in `tcp_info.rs`).
 //!
 //! A safe `read` needs initialised memory, so the transport used to zero-fill each read
 //! buffer before the kernel overwrote it. For a 64 KiB response that was a 64 KiB `memset`

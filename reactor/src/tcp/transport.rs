@@ -1,7 +1,8 @@
 //! The stream transport: one connected socket (TCP, or a Unix-domain stream), its buffers,
 //! and producer/consumer flow control.
 
-use super::read_policy::{next_read_size, raise_receive_buffer, FIRST_READ_SIZE, MAX_READ_SIZE};
+use super::buffer_tuning::{tune_for_download, tune_for_upload};
+use super::read_policy::{next_read_size, FIRST_READ_SIZE, MAX_READ_SIZE};
 use super::spare_read::recv_into_spare;
 use crate::defer::Failure;
 use crate::error::{ConnectionAborted, ConnectionDone, ConnectionLost};
@@ -35,10 +36,16 @@ pub trait SocketStream: Read + Write + Source + AsFd + 'static {
     fn local_address(&self) -> Option<SocketAddr>;
     /// Make the coming close an abort (an RST for TCP; a Unix socket just closes).
     fn prepare_abort(&self);
-    /// The socket carries a long stream (its reads keep filling the largest buffer): let the
-    /// kernel queue more of it. TCP raises its receive buffer towards
+    /// The socket carries a long download (its reads keep filling the largest buffer). TCP
+    /// over a short path raises its receive buffer towards
     /// [`STREAM_RECEIVE_BUFFER`](super::STREAM_RECEIVE_BUFFER); by default nothing changes.
-    fn tune_for_stream(&self) -> io::Result<()> {
+    fn tune_for_download(&self) -> io::Result<()> {
+        Ok(())
+    }
+    /// A producer streams through the socket faster than it sends. TCP over a short path
+    /// bounds its send buffer to [`UPLOAD_SEND_BUFFER`](super::UPLOAD_SEND_BUFFER); by
+    /// default nothing changes.
+    fn tune_for_upload(&self) -> io::Result<()> {
         Ok(())
     }
 }
@@ -63,8 +70,12 @@ impl SocketStream for TcpStream {
         let _ = socket2::SockRef::from(self).set_linger(Some(std::time::Duration::ZERO));
     }
 
-    fn tune_for_stream(&self) -> io::Result<()> {
-        raise_receive_buffer(self).map(|_| ())
+    fn tune_for_download(&self) -> io::Result<()> {
+        tune_for_download(self).map(|_| ())
+    }
+
+    fn tune_for_upload(&self) -> io::Result<()> {
+        tune_for_upload(self).map(|_| ())
     }
 }
 
@@ -123,8 +134,10 @@ pub struct StreamTransport<S> {
     /// The size the read buffer is renewed at: [`FIRST_READ_SIZE`] growing to
     /// [`MAX_READ_SIZE`] (see [`next_read_size`]).
     read_size: Cell<usize>,
-    /// Full reads in a row at [`BURST_READ_SIZE`].
+    /// Full reads in a row at [`BURST_READ_SIZE`](super::read_policy::BURST_READ_SIZE).
     full_reads: Cell<u8>,
+    /// The socket was tuned for a streamed upload (once per connection).
+    upload_tuned: Cell<bool>,
     write_buf: RefCell<BytesMut>,
     reading_paused: Cell<bool>,
     /// Readiness arrived (or may have) while reads were paused or not yet attached.
@@ -188,6 +201,7 @@ impl<S: SocketStream> StreamTransport<S> {
             read_buf: RefCell::new(BytesMut::new()),
             read_size: Cell::new(FIRST_READ_SIZE),
             full_reads: Cell::new(0),
+            upload_tuned: Cell::new(false),
             write_buf: RefCell::new(BytesMut::new()),
             reading_paused: Cell::new(false),
             read_pending: Cell::new(true),
@@ -278,7 +292,7 @@ impl<S: SocketStream> StreamTransport<S> {
                         self.read_size.set(next);
                         self.full_reads.set(full_reads);
                         if next == MAX_READ_SIZE && size < MAX_READ_SIZE {
-                            self.tune_for_stream();
+                            self.tune(S::tune_for_download);
                         }
                         (buf.split_to(n).freeze(), stop_at_short_read && n < room)
                     }
@@ -303,11 +317,11 @@ impl<S: SocketStream> StreamTransport<S> {
         self.schedule_read();
     }
 
-    /// The connection carries a long stream: let the kernel queue more of it.
-    fn tune_for_stream(&self) {
+    /// Tune the socket for a bulk transfer (a failure only means it stays as it was).
+    fn tune(&self, tuning: fn(&S) -> io::Result<()>) {
         if let Some(stream) = self.stream.borrow().as_ref() {
-            if let Err(error) = stream.tune_for_stream() {
-                log::debug!("{}: receive buffer not raised: {error}", S::NAME);
+            if let Err(error) = tuning(stream) {
+                log::debug!("{}: socket buffer left as it was: {error}", S::NAME);
             }
         }
     }
@@ -405,6 +419,10 @@ impl<S: SocketStream> StreamTransport<S> {
             }
         }
         let backlog = self.write_buf.borrow().len();
+        if backlog > 0 && self.producer.is_registered() && !self.upload_tuned.replace(true) {
+            // A producer writes faster than the socket sends: a streamed upload.
+            self.tune(S::tune_for_upload);
+        }
         self.producer.after_write(backlog, HIGH_WATER);
     }
 
@@ -562,91 +580,5 @@ impl<S: SocketStream> fmt::Debug for StreamTransport<S> {
 }
 
 #[cfg(all(test, target_os = "linux"))]
-mod tests {
-    use super::*;
-    use crate::tcp::STREAM_RECEIVE_BUFFER;
-    use std::sync::mpsc;
-
-    /// Counts what arrives and stops the reactor once `expected` bytes have.
-    struct Count {
-        reactor: Reactor,
-        received: Cell<usize>,
-        expected: usize,
-    }
-
-    impl IProtocol for Count {
-        fn make_connection(&self, _transport: Rc<dyn ITransport>) {}
-        fn data_received(&self, data: bytes::Bytes) {
-            self.received.set(self.received.get() + data.len());
-            if self.received.get() >= self.expected {
-                let _ = self.reactor.stop();
-            }
-        }
-        fn connection_lost(&self, _reason: Failure) {
-            let _ = self.reactor.stop();
-        }
-    }
-
-    fn receive_buffer(transport: &TcpTransport) -> usize {
-        let stream = transport.stream.borrow();
-        socket2::SockRef::from(stream.as_ref().unwrap())
-            .recv_buffer_size()
-            .unwrap()
-    }
-
-    /// A peer on 127.0.0.1 sends `len` bytes and keeps the connection open; returns the
-    /// receiving socket's buffer size before and after the transport read them all.
-    fn receive_buffer_around(len: usize) -> (usize, usize) {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-        let (mut server, _) = listener.accept().unwrap();
-        let (done, wait) = mpsc::channel::<()>();
-        let sender = std::thread::spawn(move || {
-            server.write_all(&vec![7u8; len]).unwrap();
-            let _ = wait.recv_timeout(std::time::Duration::from_secs(10));
-        });
-        client.set_nonblocking(true).unwrap();
-        let reactor = Reactor::new();
-        let transport = TcpTransport::new(&reactor, TcpStream::from_std(client), None).unwrap();
-        let before = receive_buffer(&transport);
-        let count = Rc::new(Count {
-            reactor: reactor.clone(),
-            received: Cell::new(0),
-            expected: len,
-        });
-        transport.clone().attach_protocol(count.clone());
-        let r = reactor.clone();
-        let timeout = reactor.call_later(10.0, move || {
-            let _ = r.stop();
-        });
-        reactor.run().unwrap();
-        assert!(timeout.active(), "timed out");
-        assert_eq!(count.received.get(), len);
-        let after = receive_buffer(&transport);
-        done.send(()).unwrap();
-        sender.join().unwrap();
-        (before, after)
-    }
-
-    fn rmem_max() -> usize {
-        std::fs::read_to_string("/proc/sys/net/core/rmem_max")
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap()
-    }
-
-    #[test]
-    fn a_long_stream_raises_the_receive_buffer_as_far_as_the_system_allows() {
-        let (before, after) = receive_buffer_around(8 * 1024 * 1024);
-        // The kernel reports the size asked for doubled; never lower than it was.
-        let raised = 2 * STREAM_RECEIVE_BUFFER.min(rmem_max());
-        assert!(after >= raised.max(before), "{before} -> {after}");
-    }
-
-    #[test]
-    fn a_response_of_the_burst_size_leaves_the_receive_buffer_alone() {
-        let (before, after) = receive_buffer_around(64 * 1024);
-        assert!(after < 2 * STREAM_RECEIVE_BUFFER, "{before} -> {after}");
-    }
-}
+#[path = "transport_tests.rs"]
+mod tests;
