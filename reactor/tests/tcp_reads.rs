@@ -167,3 +167,75 @@ fn each_end_knows_both_addresses() {
     assert_eq!(client_host.ip(), server_host.ip());
     assert_ne!(client_host.port(), port);
 }
+
+/// Calls `lose_connection` on the first piece it receives, and records every piece.
+struct Quitter {
+    transport: RefCell<Option<Rc<dyn ITransport>>>,
+    pieces: Rc<Pieces>,
+}
+
+impl IProtocol for Quitter {
+    fn make_connection(&self, transport: Rc<dyn ITransport>) {
+        *self.transport.borrow_mut() = Some(transport);
+    }
+    fn data_received(&self, data: Bytes) {
+        self.pieces.data_received(data);
+        let transport = self.transport.borrow().clone();
+        if let Some(transport) = transport {
+            transport.lose_connection();
+        }
+    }
+    fn connection_lost(&self, reason: Failure) {
+        self.transport.borrow_mut().take();
+        self.pieces.connection_lost(reason);
+    }
+}
+
+impl ProtocolFactory for Quitter {
+    fn build_protocol(&self, _addr: SocketAddr) -> Rc<dyn IProtocol> {
+        Rc::new(Quitter {
+            transport: RefCell::new(None),
+            pieces: self.pieces.clone(),
+        })
+    }
+}
+impl ClientFactory for Quitter {
+    fn client_connection_failed(&self, reason: Failure) {
+        self.pieces.connection_lost(reason);
+    }
+}
+
+#[test]
+fn nothing_more_is_read_once_lose_connection_was_called() {
+    // 64 KiB arrive at once; the first read takes 4 KiB of them, and the protocol closes.
+    let port = serve_once(vec![b'x'; 64 * 1024]);
+    let reactor = Reactor::new();
+    let pieces = Rc::new(Pieces::default());
+    let factory = Rc::new(Quitter {
+        transport: RefCell::new(None),
+        pieces: pieces.clone(),
+    });
+    let _connecting = reactor.connect_tcp("127.0.0.1", port, factory, 5.0, None);
+    let r = reactor.clone();
+    pieces.done.clone().add_both(move |_| {
+        let _ = r.stop();
+    });
+    let r = reactor.clone();
+    let timeout = reactor.call_later(10.0, move || {
+        let _ = r.stop();
+    });
+    reactor.run().unwrap();
+    assert!(timeout.active(), "timed out");
+    assert_eq!(
+        pieces.sizes.borrow().len(),
+        1,
+        "{:?}",
+        pieces.sizes.borrow()
+    );
+    assert!(pieces
+        .lost
+        .borrow()
+        .as_ref()
+        .unwrap()
+        .check::<ConnectionDone>());
+}

@@ -249,6 +249,11 @@ impl<S: SocketStream> StreamTransport<S> {
     /// that moment, and bytes arriving later raise a new edge-triggered event. It is only set
     /// for an event that did not report the peer closing (that report may not come again, so
     /// then the socket is read until it says `WouldBlock` or end of file).
+    ///
+    /// Once [`lose_connection`](ITransport::lose_connection) was called nothing more is read
+    /// (Twisted stops reading there too): the connection closes when what is queued has been
+    /// written, so a response that ends a `Connection: close` exchange costs no `read` for the
+    /// end of file that follows it.
     fn do_read(&self, stop_at_short_read: bool) {
         if self.reading_paused.get() || self.state.get() == State::Unattached {
             self.read_pending.set(true);
@@ -256,7 +261,7 @@ impl<S: SocketStream> StreamTransport<S> {
         }
         self.read_pending.set(false);
         for _ in 0..MAX_READS_PER_TURN {
-            if self.is_closed() {
+            if self.state.get() != State::Open {
                 return;
             }
             if self.reading_paused.get() {
