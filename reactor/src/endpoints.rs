@@ -7,12 +7,13 @@ use crate::error::ConnectError;
 use crate::interfaces::{
     IConnection, IProtocol, IReactorTCP, IReactorTime, IResolver, IStreamClientEndpoint,
 };
+use crate::resolve::host_to_ascii;
 use crate::timer::DelayedCall;
 use crate::Reactor;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::rc::Rc;
 
 /// Connects to a Unix-domain socket path (Twisted's `UNIXClientEndpoint`).
@@ -48,13 +49,22 @@ pub struct HostnameEndpoint {
     bind_address: Option<SocketAddr>,
     ipv4_only: bool,
     attempt_delay: f64,
+    /// The address itself when `host` is an IP literal and the reactor is the resolver (made
+    /// by [`new`](Self::new)): there is nothing to look up and one address to try, so
+    /// `connect` goes straight to it.
+    literal: Option<SocketAddr>,
 }
 
 impl HostnameEndpoint {
     /// An endpoint for `host:port` on `reactor`.
     pub fn new(reactor: &Reactor, host: &str, port: u16) -> HostnameEndpoint {
         let r = Rc::new(reactor.clone());
-        HostnameEndpoint::with_parts(r.clone(), r.clone(), r, host, port)
+        let mut endpoint = HostnameEndpoint::with_parts(r.clone(), r.clone(), r, host, port);
+        endpoint.literal = host_to_ascii(host)
+            .ok()
+            .and_then(|ascii| ascii.parse::<IpAddr>().ok())
+            .map(|ip| SocketAddr::new(ip, port));
+        endpoint
     }
 
     /// An endpoint with its time, TCP and resolver supplied separately (for tests: a
@@ -76,6 +86,7 @@ impl HostnameEndpoint {
             bind_address: None,
             ipv4_only: false,
             attempt_delay: ATTEMPT_DELAY,
+            literal: None,
         }
     }
 
@@ -103,7 +114,7 @@ impl HostnameEndpoint {
 
     /// Connect and return the connection without attaching a protocol.
     pub fn connect_connection(&self) -> Deferred<Rc<dyn IConnection>> {
-        Attempts::start(self.clone(), None)
+        self.connect_with(None)
     }
 
     /// [`connect_connection`](Self::connect_connection), stamping in `timings` when the name
@@ -112,7 +123,38 @@ impl HostnameEndpoint {
         &self,
         timings: &Rc<ConnectTimings>,
     ) -> Deferred<Rc<dyn IConnection>> {
-        Attempts::start(self.clone(), Some(timings.clone()))
+        self.connect_with(Some(timings.clone()))
+    }
+
+    fn connect_with(&self, timings: Option<Rc<ConnectTimings>>) -> Deferred<Rc<dyn IConnection>> {
+        match self.literal {
+            Some(address) if !(self.ipv4_only && address.is_ipv6()) => {
+                self.connect_literal(address, timings)
+            }
+            _ => Attempts::start(self.clone(), timings),
+        }
+    }
+
+    /// Connect to an IP literal: no resolution, no other address to race, so no attempt
+    /// bookkeeping and no timers beyond the connect's own timeout (the same `timeout`).
+    fn connect_literal(
+        &self,
+        address: SocketAddr,
+        timings: Option<Rc<ConnectTimings>>,
+    ) -> Deferred<Rc<dyn IConnection>> {
+        if let Some(timings) = &timings {
+            timings.mark_name_resolved();
+        }
+        let attempt = self
+            .tcp
+            .connect_tcp_address(address, self.timeout, self.bind_address);
+        match timings {
+            Some(timings) => attempt.add_callback(move |connection: Rc<dyn IConnection>| {
+                timings.mark_connected();
+                Ok(connection)
+            }),
+            None => attempt,
+        }
     }
 }
 

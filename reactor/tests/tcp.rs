@@ -438,3 +438,36 @@ fn a_peer_reset_while_we_write_is_a_typed_connection_lost() {
         "only the listening port is left"
     );
 }
+
+#[test]
+fn an_ip_literal_is_connected_to_directly_with_only_the_connect_timeout_armed() {
+    use reactor::connect_timings::ConnectTimings;
+    use reactor::endpoints::{HostnameEndpoint, TCP4ClientEndpoint};
+    use reactor::interfaces::IStreamClientEndpoint;
+    let reactor = Reactor::new();
+    let (port, _servers) = listen(&reactor, Recorder::new);
+    let timings = ConnectTimings::new(Rc::new(reactor.clone()));
+    let client = Recorder::new();
+    let endpoint = HostnameEndpoint::new(&reactor, "127.0.0.1", port).timeout(5.0);
+    let connecting = endpoint.connect_timed(client.clone(), &timings);
+    // No resolution, no race between addresses: the connect's own timeout is the one timer
+    // (the happy-eyeballs path arms a deadline beside it).
+    assert_eq!(reactor.get_delayed_calls().len(), 1);
+    run_until(&reactor, connecting, 5.0).unwrap();
+    assert_eq!(client.transport().get_peer().unwrap().port(), port);
+    assert!(timings.name_resolved().is_some() && timings.connected().is_some());
+    assert!(
+        reactor.get_delayed_calls().is_empty(),
+        "the timeout is cancelled"
+    );
+    // An IPv6 literal for an IPv4-only endpoint still has no address to try.
+    let v4 = TCP4ClientEndpoint::new(&reactor, "[::1]", port, 5.0, None);
+    let failure = run_until(&reactor, v4.connect(Recorder::new()), 5.0).unwrap_err();
+    assert!(
+        matches!(
+            failure.value::<ConnectError>(),
+            Some(ConnectError::NoAddresses { .. })
+        ),
+        "{failure}"
+    );
+}
