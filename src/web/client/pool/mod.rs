@@ -333,12 +333,21 @@ impl HTTPConnectionPool {
     ) -> Deferred<Checkout> {
         let protocol = HTTP11ClientProtocol::new();
         if !counted {
-            *self.inner.open.borrow_mut().entry(key.clone()).or_insert(0) += 1;
+            let mut open = self.inner.open.borrow_mut();
+            match open.get_mut(key) {
+                Some(n) => *n += 1,
+                None => {
+                    open.insert(key.clone(), 1);
+                }
+            }
         }
+        // One copy of the key for everything the connection keeps (its release, idle returns,
+        // removal and retry), so opening it copies the host strings once.
+        let k = Rc::new(key.clone());
         // Released once: when the connection is lost, or when it fails to open.
         let slot: Slot = Rc::new(Cell::new(true));
         let release = {
-            let (pool, k, slot) = (Rc::downgrade(&self.inner), key.clone(), slot.clone());
+            let (pool, k, slot) = (Rc::downgrade(&self.inner), k.clone(), slot.clone());
             move || {
                 if let (true, Some(inner)) = (slot.replace(false), pool.upgrade()) {
                     HTTPConnectionPool { inner }.release(&k);
@@ -346,15 +355,14 @@ impl HTTPConnectionPool {
             }
         };
         let pool = Rc::downgrade(&self.inner);
-        // Shared by the connection's idle timeouts, so returning it allocates no key.
-        let k = Rc::new(key.clone());
+        let idle_key = k.clone();
         let idle_slot = slot.clone();
         let idle = Rc::new(IdleTimer::default());
         let timer = idle.clone();
         protocol.set_quiescent_callback(move |connection| {
             if let Some(inner) = pool.upgrade() {
                 HTTPConnectionPool { inner }.put_connection(
-                    &k,
+                    &idle_key,
                     connection,
                     idle_slot.clone(),
                     &timer,
@@ -362,17 +370,17 @@ impl HTTPConnectionPool {
             }
         });
         let pool = Rc::downgrade(&self.inner);
-        let k = key.clone();
+        let lost_key = k.clone();
         let weak = Rc::downgrade(&protocol);
         let on_lost = release.clone();
         protocol.notify_lost().add_callback(move |()| {
             idle.stop();
             if let (Some(inner), Some(connection)) = (pool.upgrade(), weak.upgrade()) {
-                HTTPConnectionPool { inner }.remove(&k, &connection);
+                HTTPConnectionPool { inner }.remove(&lost_key, &connection);
             }
             on_lost();
         });
-        protocol.set_retry_hook(self.retry_hook(key, endpoint, clock, &slot));
+        protocol.set_retry_hook(self.retry_hook(&k, endpoint, clock, &slot));
         let timings = ConnectTimings::new(clock.clone());
         let connecting = endpoint.connect_timed(protocol.clone() as Rc<dyn IProtocol>, &timings);
         connecting.add_callbacks(

@@ -40,7 +40,7 @@ impl HTTPConnectionPool {
     /// allocates nothing for it.
     pub(super) fn retry_hook(
         &self,
-        key: &PoolKey,
+        key: &Rc<PoolKey>,
         endpoint: &Rc<dyn IStreamClientEndpoint>,
         clock: &Rc<dyn IReactorTime>,
         slot: &Slot,
