@@ -276,9 +276,28 @@ impl Agent {
         Ok((parsed, request))
     }
 
-    /// The endpoint that connects to where `parsed` points.
+    /// The endpoint that connects to where `parsed` points. A factory of the caller's is asked
+    /// every time (as Twisted does); the standard one's endpoint depends only on the URI, the
+    /// TLS policy (a new policy forgets the remembered URI) and the connect settings, so it is
+    /// made once per remembered URI and settings.
     fn endpoint_for(&self, parsed: &ParsedURI) -> Result<Rc<dyn IStreamClientEndpoint>, Failure> {
-        self.endpoint(parsed.scheme, &parsed.host, parsed.port)
+        if let Endpoints::Factory(_) = self.endpoints {
+            return self.endpoint(parsed.scheme, &parsed.host, parsed.port);
+        }
+        let made_here = |made: &StandardEndpoint| {
+            made.connect_timeout.to_bits() == self.connect_timeout.to_bits()
+                && made.bind_address == self.bind_address
+        };
+        if let Some(made) = parsed.endpoint.borrow().as_ref().filter(|m| made_here(m)) {
+            return Ok(made.endpoint.clone());
+        }
+        let endpoint = self.endpoint(parsed.scheme, &parsed.host, parsed.port)?;
+        *parsed.endpoint.borrow_mut() = Some(StandardEndpoint {
+            connect_timeout: self.connect_timeout,
+            bind_address: self.bind_address,
+            endpoint: endpoint.clone(),
+        });
+        Ok(endpoint)
     }
 }
 
@@ -305,6 +324,16 @@ struct ParsedURI {
     target: Bytes,
     /// What the pool keeps connections for this URI under (set by [`Agent::parse_uri`]).
     key: PoolKey,
+    /// The standard factory's endpoint for this URI, made on the first connection it needed,
+    /// with the connect timeout and bind address it was made with.
+    endpoint: RefCell<Option<StandardEndpoint>>,
+}
+
+/// An endpoint [`StandardEndpointFactory`] made, and the settings it was made under.
+struct StandardEndpoint {
+    connect_timeout: f64,
+    bind_address: Option<SocketAddr>,
+    endpoint: Rc<dyn IStreamClientEndpoint>,
 }
 
 impl ParsedURI {
@@ -362,6 +391,7 @@ impl ParsedURI {
             host_header: host_header.into(),
             target: target.into(),
             key: PoolKey::default(),
+            endpoint: RefCell::new(None),
         })
     }
 }
@@ -412,5 +442,31 @@ impl fmt::Debug for Agent {
             .field("connect_timeout", &self.connect_timeout)
             .field("bind_address", &self.bind_address)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_standard_endpoint_is_made_once_per_uri_and_connect_settings() {
+        let reactor = Reactor::new();
+        let agent = Agent::new(&reactor);
+        let endpoint = |agent: &Agent| {
+            let parsed = agent.parse_uri("http://127.0.0.1:1/").unwrap();
+            agent.endpoint_for(&parsed).unwrap()
+        };
+        let first = endpoint(&agent);
+        assert!(Rc::ptr_eq(&first, &endpoint(&agent)), "made again");
+        // A clone shares the remembered URI; with other connect settings it gets its own.
+        let slower = agent.clone().connect_timeout(1.0);
+        let other = endpoint(&slower);
+        assert!(!Rc::ptr_eq(&first, &other));
+        let bound = agent.clone().bind_address("127.0.0.1:0".parse().unwrap());
+        assert!(!Rc::ptr_eq(&other, &endpoint(&bound)));
+        // Another URI, another endpoint.
+        let parsed = agent.parse_uri("http://127.0.0.1:2/").unwrap();
+        assert!(!Rc::ptr_eq(&first, &agent.endpoint_for(&parsed).unwrap()));
     }
 }
