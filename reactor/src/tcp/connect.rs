@@ -148,13 +148,14 @@ impl Connecting {
     }
 
     /// Whether the connect finished. `writable` says the event reported the socket writable
-    /// without an error: with no pending socket error that means connected (epoll reports a
-    /// connecting socket writable only once the handshake is over), so no `getpeername`.
+    /// without an error or a hang-up: on Linux that means connected (epoll reports a connecting
+    /// socket writable only once the handshake is over, and a failed one with `EPOLLERR`), so
+    /// neither the pending error (`getsockopt(SO_ERROR)`) nor `getpeername` is asked for.
     fn check(&self, writable: bool) {
         let status = match self.stream.borrow().as_ref() {
+            Some(_) if writable && cfg!(target_os = "linux") => Ok(true),
             Some(stream) => match stream.take_error() {
                 Ok(Some(error)) | Err(error) => Err(error),
-                Ok(None) if writable && cfg!(target_os = "linux") => Ok(true),
                 Ok(None) => match stream.peer_addr() {
                     Ok(_) => Ok(true),
                     Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(false),
