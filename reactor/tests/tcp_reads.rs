@@ -35,6 +35,16 @@ impl IProtocol for Pieces {
     }
 }
 
+impl Pieces {
+    /// The connection ended with `ConnectionDone`.
+    fn ended_cleanly(&self) -> bool {
+        self.lost
+            .borrow()
+            .as_ref()
+            .is_some_and(|reason| reason.check::<ConnectionDone>())
+    }
+}
+
 struct Factory(Rc<Pieces>);
 impl ProtocolFactory for Factory {
     fn build_protocol(&self, _addr: SocketAddr) -> Rc<dyn IProtocol> {
@@ -61,15 +71,15 @@ fn serve_once(payload: Vec<u8>) -> u16 {
 
 /// Connects, reads until the server closes (at most 10 s), returns the recorder.
 fn read_all(port: u16) -> Rc<Pieces> {
-    let reactor = Reactor::new();
     let pieces = Rc::new(Pieces::default());
-    let _connecting = reactor.connect_tcp(
-        "127.0.0.1",
-        port,
-        Rc::new(Factory(pieces.clone())),
-        5.0,
-        None,
-    );
+    read_with(port, Rc::new(Factory(pieces.clone())), &pieces);
+    pieces
+}
+
+/// Connects with `factory` and runs until `pieces` hears the connection end (at most 10 s).
+fn read_with(port: u16, factory: Rc<dyn ClientFactory>, pieces: &Pieces) {
+    let reactor = Reactor::new();
+    let _connecting = reactor.connect_tcp("127.0.0.1", port, factory, 5.0, None);
     let r = reactor.clone();
     pieces.done.clone().add_both(move |_| {
         let _ = r.stop();
@@ -80,7 +90,6 @@ fn read_all(port: u16) -> Rc<Pieces> {
     });
     reactor.run().unwrap();
     assert!(timeout.active(), "timed out");
-    pieces
 }
 
 #[test]
@@ -93,12 +102,7 @@ fn reads_start_small_and_grow_while_they_fill_the_buffer() {
     let largest = *sizes.iter().max().unwrap();
     assert!(largest > 4 * 1024, "reads never grew: {largest}");
     assert!(largest <= 256 * 1024, "a read of {largest} bytes");
-    assert!(pieces
-        .lost
-        .borrow()
-        .as_ref()
-        .unwrap()
-        .check::<ConnectionDone>());
+    assert!(pieces.ended_cleanly());
 }
 
 #[test]
@@ -106,12 +110,7 @@ fn bytes_sent_just_before_the_close_arrive_before_connection_done() {
     for _ in 0..20 {
         let pieces = read_all(serve_once(b"last words".to_vec()));
         assert_eq!(&pieces.received.borrow()[..], b"last words");
-        assert!(pieces
-            .lost
-            .borrow()
-            .as_ref()
-            .unwrap()
-            .check::<ConnectionDone>());
+        assert!(pieces.ended_cleanly());
     }
 }
 
@@ -209,33 +208,17 @@ impl ClientFactory for Quitter {
 fn nothing_more_is_read_once_lose_connection_was_called() {
     // 64 KiB arrive at once; the first read takes 4 KiB of them, and the protocol closes.
     let port = serve_once(vec![b'x'; 64 * 1024]);
-    let reactor = Reactor::new();
     let pieces = Rc::new(Pieces::default());
     let factory = Rc::new(Quitter {
         transport: RefCell::new(None),
         pieces: pieces.clone(),
     });
-    let _connecting = reactor.connect_tcp("127.0.0.1", port, factory, 5.0, None);
-    let r = reactor.clone();
-    pieces.done.clone().add_both(move |_| {
-        let _ = r.stop();
-    });
-    let r = reactor.clone();
-    let timeout = reactor.call_later(10.0, move || {
-        let _ = r.stop();
-    });
-    reactor.run().unwrap();
-    assert!(timeout.active(), "timed out");
+    read_with(port, factory, &pieces);
     assert_eq!(
         pieces.sizes.borrow().len(),
         1,
         "{:?}",
         pieces.sizes.borrow()
     );
-    assert!(pieces
-        .lost
-        .borrow()
-        .as_ref()
-        .unwrap()
-        .check::<ConnectionDone>());
+    assert!(pieces.ended_cleanly());
 }
