@@ -64,7 +64,8 @@ pub struct ConnectionLog {
     pub received: Vec<u8>,
     /// How many whole requests [`Step::ReadRequest`] read.
     pub requests: usize,
-    /// The client closed its side (a read returned end of file or a reset).
+    /// The client closed its side (a read returned end of file or a reset, or a write met a
+    /// reset or a broken pipe).
     pub client_closed: bool,
 }
 
@@ -245,10 +246,10 @@ fn play(mut stream: TcpStream, script: Vec<Step>, log: &Mutex<ConnectionLog>, sh
         let ok = match step {
             Step::ReadRequest => read_request(&mut stream, &mut pending, log, shared, true),
             Step::ReadHead => read_request(&mut stream, &mut pending, log, shared, false),
-            Step::Send(bytes) => stream.write_all(&bytes).is_ok(),
+            Step::Send(bytes) => send(&mut stream, &bytes, log),
             Step::Trickle(bytes, gap) => bytes.iter().all(|b| {
                 thread::sleep(gap);
-                !stopped(shared) && stream.write_all(&[*b]).is_ok()
+                !stopped(shared) && send(&mut stream, &[*b], log)
             }),
             Step::Wait(d) => {
                 thread::sleep(d);
@@ -258,7 +259,7 @@ fn play(mut stream: TcpStream, script: Vec<Step>, log: &Mutex<ConnectionLog>, sh
                 let deadline = Instant::now() + STEP_BOUND;
                 while !stopped(shared)
                     && Instant::now() < deadline
-                    && stream.write_all(&bytes).is_ok()
+                    && send(&mut stream, &bytes, log)
                 {}
                 false
             }
@@ -284,6 +285,24 @@ fn play(mut stream: TcpStream, script: Vec<Step>, log: &Mutex<ConnectionLog>, sh
         };
         if !ok {
             break;
+        }
+    }
+}
+
+/// Write all of `bytes`; false if that failed. A reset or a broken pipe means the client
+/// closed its side while we wrote (closing a socket with unread bytes sends a reset, not an
+/// end of file), which is logged as the client closing.
+fn send(stream: &mut TcpStream, bytes: &[u8], log: &Mutex<ConnectionLog>) -> bool {
+    match stream.write_all(bytes) {
+        Ok(()) => true,
+        Err(e) => {
+            if matches!(
+                e.kind(),
+                ErrorKind::ConnectionReset | ErrorKind::BrokenPipe | ErrorKind::ConnectionAborted
+            ) {
+                log.lock().unwrap().client_closed = true;
+            }
+            false
         }
     }
 }
