@@ -74,6 +74,9 @@ const WORKLOADS: &[Workload] = &[
 
 const CLIENTS: &[&str] = &["ours", "ours-treq", "reqwest-ct"];
 
+/// The longest one client's run of one workload may take.
+const RUN_BOUND_SECONDS: f64 = 300.0;
+
 /// What one run measured: wall seconds, client-thread CPU seconds, requests that failed.
 struct Measured {
     seconds: f64,
@@ -190,8 +193,14 @@ where
     for _ in 0..c {
         next(&state);
     }
+    // A stalled server ends the run instead of hanging it; what did not finish counts as failed.
+    let r = reactor.clone();
+    let bound = reactor.call_later(RUN_BOUND_SECONDS, move || {
+        let _ = r.stop();
+    });
     reactor.run().expect("the reactor runs");
-    state.errors.get()
+    let _ = bound.cancel();
+    state.errors.get() + (n - state.finished.get())
 }
 
 fn run_ours(url: &str, w: &Workload, n: usize, treq_api: bool) -> Measured {
@@ -234,6 +243,7 @@ fn run_reqwest(url: &str, w: &Workload, n: usize) -> Measured {
     let c = w.c;
     measure(|| {
         runtime.block_on(async move {
+            let bound = std::time::Duration::from_secs_f64(RUN_BOUND_SECONDS);
             let next = Rc::new(Cell::new(0usize));
             let workers = (0..c).map(|_| {
                 let (client, url, next) = (client.clone(), url.clone(), next.clone());
@@ -251,16 +261,16 @@ fn run_reqwest(url: &str, w: &Workload, n: usize) -> Measured {
                 }
             });
             let local = tokio::task::LocalSet::new();
-            local
-                .run_until(async move {
-                    let handles: Vec<_> = workers.map(tokio::task::spawn_local).collect();
-                    let mut errors = 0;
-                    for handle in handles {
-                        errors += handle.await.unwrap_or(1);
-                    }
-                    errors
-                })
-                .await
+            let run = local.run_until(async move {
+                let handles: Vec<_> = workers.map(tokio::task::spawn_local).collect();
+                let mut errors = 0;
+                for handle in handles {
+                    errors += handle.await.unwrap_or(1);
+                }
+                errors
+            });
+            // As on the reactor: a stalled run ends, and counts as failed.
+            tokio::time::timeout(bound, run).await.unwrap_or(n)
         })
     })
 }

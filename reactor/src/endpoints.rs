@@ -7,7 +7,6 @@ use crate::error::ConnectError;
 use crate::interfaces::{
     IConnection, IProtocol, IReactorTCP, IReactorTime, IResolver, IStreamClientEndpoint,
 };
-use crate::resolve::host_to_ascii;
 use crate::timer::DelayedCall;
 use crate::Reactor;
 use std::cell::{Cell, RefCell};
@@ -60,9 +59,12 @@ impl HostnameEndpoint {
     pub fn new(reactor: &Reactor, host: &str, port: u16) -> HostnameEndpoint {
         let r = Rc::new(reactor.clone());
         let mut endpoint = HostnameEndpoint::with_parts(r.clone(), r.clone(), r, host, port);
-        endpoint.literal = host_to_ascii(host)
+        // Brackets off, as `host_to_ascii` does for literals; a name is not parsed further.
+        endpoint.literal = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
             .ok()
-            .and_then(|ascii| ascii.parse::<IpAddr>().ok())
             .map(|ip| SocketAddr::new(ip, port));
         endpoint
     }

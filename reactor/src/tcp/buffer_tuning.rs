@@ -52,17 +52,9 @@ fn send_buffer_to_ask(wmem_max: usize) -> Option<usize> {
     (wmem_max >= UPLOAD_SEND_BUFFER).then_some(UPLOAD_SEND_BUFFER)
 }
 
-/// A number from `/proc/sys/net/core/`, read once per name.
+/// A number from `/proc/sys/net/core/`, read once into `cell`.
 #[cfg(target_os = "linux")]
-fn core_limit(name: &'static str) -> Option<usize> {
-    use std::sync::OnceLock;
-    static RMEM_MAX: OnceLock<Option<usize>> = OnceLock::new();
-    static WMEM_MAX: OnceLock<Option<usize>> = OnceLock::new();
-    let cell = if name == "rmem_max" {
-        &RMEM_MAX
-    } else {
-        &WMEM_MAX
-    };
+fn core_limit(cell: &'static std::sync::OnceLock<Option<usize>>, name: &str) -> Option<usize> {
     *cell.get_or_init(|| {
         std::fs::read_to_string(format!("/proc/sys/net/core/{name}"))
             .ok()
@@ -70,8 +62,25 @@ fn core_limit(name: &'static str) -> Option<usize> {
     })
 }
 
-#[cfg(not(target_os = "linux"))]
-fn core_limit(_name: &'static str) -> Option<usize> {
+/// The system's ceiling for an `SO_RCVBUF` request.
+fn rmem_max() -> Option<usize> {
+    #[cfg(target_os = "linux")]
+    {
+        static RMEM_MAX: std::sync::OnceLock<Option<usize>> = std::sync::OnceLock::new();
+        core_limit(&RMEM_MAX, "rmem_max")
+    }
+    #[cfg(not(target_os = "linux"))]
+    None
+}
+
+/// The system's ceiling for an `SO_SNDBUF` request.
+fn wmem_max() -> Option<usize> {
+    #[cfg(target_os = "linux")]
+    {
+        static WMEM_MAX: std::sync::OnceLock<Option<usize>> = std::sync::OnceLock::new();
+        core_limit(&WMEM_MAX, "wmem_max")
+    }
+    #[cfg(not(target_os = "linux"))]
     None
 }
 
@@ -81,34 +90,30 @@ fn is_short_path<S: AsFd>(socket: &S) -> bool {
 }
 
 /// `socket` carries a long download: over a short path, raise its receive buffer towards
-/// [`STREAM_RECEIVE_BUFFER`] when the system allows more than it has. Returns whether it
-/// was raised.
-pub(super) fn tune_for_download<S: AsFd>(socket: &S) -> io::Result<bool> {
-    let Some(rmem_max) = core_limit("rmem_max") else {
-        return Ok(false);
+/// [`STREAM_RECEIVE_BUFFER`] when the system allows more than it has.
+pub(super) fn tune_for_download<S: AsFd>(socket: &S) -> io::Result<()> {
+    let Some(rmem_max) = rmem_max() else {
+        return Ok(());
     };
     if !is_short_path(socket) {
-        return Ok(false);
+        return Ok(());
     }
     let socket = socket2::SockRef::from(socket);
     match receive_buffer_to_ask(socket.recv_buffer_size()?, rmem_max) {
-        Some(size) => socket.set_recv_buffer_size(size).map(|()| true),
-        None => Ok(false),
+        Some(size) => socket.set_recv_buffer_size(size),
+        None => Ok(()),
     }
 }
 
 /// `socket` streams an upload: over a short path, bound its send buffer to
-/// [`UPLOAD_SEND_BUFFER`]. Returns whether it was set.
-pub(super) fn tune_for_upload<S: AsFd>(socket: &S) -> io::Result<bool> {
-    let Some(size) = core_limit("wmem_max").and_then(send_buffer_to_ask) else {
-        return Ok(false);
-    };
-    if !is_short_path(socket) {
-        return Ok(false);
+/// [`UPLOAD_SEND_BUFFER`] where the system allows that size.
+pub(super) fn tune_for_upload<S: AsFd>(socket: &S) -> io::Result<()> {
+    match wmem_max().and_then(send_buffer_to_ask) {
+        Some(size) if is_short_path(socket) => {
+            socket2::SockRef::from(socket).set_send_buffer_size(size)
+        }
+        _ => Ok(()),
     }
-    socket2::SockRef::from(socket)
-        .set_send_buffer_size(size)
-        .map(|()| true)
 }
 
 #[cfg(test)]

@@ -71,11 +71,11 @@ impl SocketStream for TcpStream {
     }
 
     fn tune_for_download(&self) -> io::Result<()> {
-        tune_for_download(self).map(|_| ())
+        tune_for_download(self)
     }
 
     fn tune_for_upload(&self) -> io::Result<()> {
-        tune_for_upload(self).map(|_| ())
+        tune_for_upload(self)
     }
 }
 
