@@ -108,6 +108,7 @@
 
 pub(crate) mod body;
 mod error;
+mod framing;
 mod header_names;
 mod read_buffer;
 mod request;

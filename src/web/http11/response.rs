@@ -2,6 +2,7 @@
 
 use super::body::{BodyDecoder, BodyProgress};
 use super::error::ProtocolError;
+use super::framing::{Framing, FramingHeader};
 use super::header_names::known_name;
 use super::read_buffer::ReadBuffer;
 use super::scan::find_lf;
@@ -196,11 +197,11 @@ impl ResponseParser {
                         return Err(ProtocolError::HeadTooLarge);
                     }
                     *scanned = 0;
-                    let head = parse_head(buf.take_front(end))?;
+                    let (head, framing) = parse_head(buf.take_front(end))?;
                     match head.code {
                         101 => return Err(ProtocolError::UnexpectedSwitchingProtocols),
                         100..=199 => continue,
-                        _ => return self.start_body(head),
+                        _ => return self.start_body(head, &framing),
                     }
                 }
             }
@@ -208,19 +209,23 @@ impl ResponseParser {
     }
 
     /// Decides how the body of `head` is delimited and moves to reading it.
-    fn start_body(&mut self, mut head: ResponseHead) -> Result<ResponseEvent, ProtocolError> {
-        let mut reusable = connection_allows_reuse(head.version, &head.headers);
+    fn start_body(
+        &mut self,
+        mut head: ResponseHead,
+        framing: &Framing,
+    ) -> Result<ResponseEvent, ProtocolError> {
+        let mut reusable = framing.allows_reuse(head.version);
         let decoder = if self.request_was_head || head.code == 204 || head.code == 304 {
             head.length = Some(0);
             BodyDecoder::length(0)
-        } else if is_chunked(&head.headers)? {
+        } else if framing.is_chunked()? {
             // A chunked body is delimited, so the connection can carry another request, unless
             // a Content-Length came with it (a smuggling attempt or a broken intermediary).
-            if head.headers.has_header("content-length") {
+            if framing.has_content_length() {
                 reusable = false;
             }
             BodyDecoder::chunked()
-        } else if let Some(length) = content_length(&head.headers)? {
+        } else if let Some(length) = framing.content_length()? {
             head.length = Some(length);
             BodyDecoder::length(length)
         } else {
@@ -254,8 +259,9 @@ fn find_head_end(buf: &[u8], scanned: &mut usize) -> Option<usize> {
 }
 
 /// Parses a complete head: status line, then headers with httparse. Header
-/// names, values and the phrase are slices of `head`, not copies.
-fn parse_head(head: Bytes) -> Result<ResponseHead, ProtocolError> {
+/// names, values and the phrase are slices of `head`, not copies. The framing
+/// headers' values are taken into account on the way.
+fn parse_head(head: Bytes) -> Result<(ResponseHead, Framing), ProtocolError> {
     let lf = find_lf(&head).unwrap_or(head.len());
     let line = &head[..lf];
     let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -276,10 +282,17 @@ fn parse_head(head: Bytes) -> Result<ResponseHead, ProtocolError> {
     // One bit per name seen so far, from its length and first and last letters: a name whose
     // bit is clear is not in `headers` yet, so it is appended without a search for its group.
     let mut seen = 0u64;
+    let mut framing = Framing::default();
     for h in parsed {
         let name = h.name.as_bytes();
         let bit = name_bit(name);
-        let name_bytes = known_name(name).unwrap_or_else(|| head.slice_ref(name));
+        let (name_bytes, framing_header) = match known_name(name) {
+            Some(known) => known,
+            None => (head.slice_ref(name), FramingHeader::of(name)),
+        };
+        if let Some(header) = framing_header {
+            framing.add(header, h.value);
+        }
         let value = head.slice_ref(h.value);
         if seen & bit == 0 {
             headers.push_parsed_new(name_bytes, value);
@@ -288,13 +301,14 @@ fn parse_head(head: Bytes) -> Result<ResponseHead, ProtocolError> {
         }
         seen |= bit;
     }
-    Ok(ResponseHead {
+    let head = ResponseHead {
         version,
         code,
         phrase,
         headers,
         length: None,
-    })
+    };
+    Ok((head, framing))
 }
 
 /// A header name's bit in a 64-bit set of names, the same for every spelling of the name
@@ -350,63 +364,4 @@ fn parse_status_line(line: &[u8]) -> Result<StatusLine<'_>, ProtocolError> {
         code,
         phrase,
     })
-}
-
-/// Iterates the trimmed, non-empty elements of a comma-separated header.
-fn list_elements<'a>(headers: &'a Headers, name: &str) -> impl Iterator<Item = &'a [u8]> {
-    headers
-        .get_raw_headers(name)
-        .into_iter()
-        .flatten()
-        .flat_map(|v| v.split(|&b| b == b','))
-        .map(<[u8]>::trim_ascii)
-}
-
-/// HTTP/1.1 keeps the connection unless `Connection: close`; HTTP/1.0
-/// closes it unless `Connection: keep-alive`.
-fn connection_allows_reuse(version: (u8, u8), headers: &Headers) -> bool {
-    let mut close = false;
-    let mut keep_alive = false;
-    for token in list_elements(headers, "connection") {
-        close |= token.eq_ignore_ascii_case(b"close");
-        keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
-    }
-    !close && (version == (1, 1) || keep_alive)
-}
-
-/// Whether the body is chunked: `Transfer-Encoding` must be absent or
-/// exactly one `chunked` coding. Any other coding, even before a final
-/// `chunked` (`gzip, chunked`), is refused rather than read until close.
-fn is_chunked(headers: &Headers) -> Result<bool, ProtocolError> {
-    if !headers.has_header("transfer-encoding") {
-        return Ok(false);
-    }
-    let mut codings = list_elements(headers, "transfer-encoding").filter(|c| !c.is_empty());
-    match (codings.next(), codings.next()) {
-        (Some(c), None) if c.eq_ignore_ascii_case(b"chunked") => Ok(true),
-        _ => Err(ProtocolError::UnsupportedTransferEncoding),
-    }
-}
-
-/// The `Content-Length`, if any. Identical repeated values (in separate
-/// lines or a comma list, `5, 5`) are one value; differing ones conflict.
-/// Only plain decimal digits are accepted, without overflow.
-fn content_length(headers: &Headers) -> Result<Option<u64>, ProtocolError> {
-    let mut length = None;
-    for element in list_elements(headers, "content-length") {
-        if element.is_empty() || !element.iter().all(u8::is_ascii_digit) {
-            return Err(ProtocolError::InvalidContentLength);
-        }
-        let n = element
-            .iter()
-            .try_fold(0u64, |n, d| {
-                n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
-            })
-            .ok_or(ProtocolError::InvalidContentLength)?;
-        match length {
-            Some(previous) if previous != n => return Err(ProtocolError::ConflictingContentLength),
-            _ => length = Some(n),
-        }
-    }
-    Ok(length)
 }
