@@ -20,6 +20,15 @@ use std::rc::Rc;
 pub trait IReactorTime {
     /// The current time in seconds (monotonic for the reactor; manual for a `Clock`).
     fn seconds(&self) -> f64;
+    /// When the I/O event being delivered (or the `call_soon` call being run) was taken up: the
+    /// clock is read once per event and every caller during its delivery gets that reading, so
+    /// stamping what one event caused (a response's first byte, its end, its connection going
+    /// idle) costs one clock read. Elsewhere (timers, code the reactor did not call), and on
+    /// clocks without events (the default), `seconds()`. Not Twisted's: for timestamps of
+    /// arrivals, where `seconds()` is for time that passes.
+    fn event_seconds(&self) -> f64 {
+        self.seconds()
+    }
     /// Call `f` after `delay` seconds.
     fn call_later(&self, delay: f64, f: Box<dyn FnOnce()>) -> DelayedCall;
     /// The calls still pending, earliest first.

@@ -54,6 +54,7 @@ pub mod connect_timings;
 pub mod defer;
 pub mod endpoints;
 pub mod error;
+mod event_clock;
 pub mod interfaces;
 pub mod iosim;
 mod producer_slot;

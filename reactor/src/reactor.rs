@@ -2,6 +2,7 @@
 
 use crate::defer::{Deferred, Failure};
 use crate::error::ReactorError;
+use crate::event_clock::EventClock;
 use crate::interfaces::IReactorTime;
 use crate::threadpool::ThreadPool;
 use crate::timer::{DelayedCall, TimeSource, Timers};
@@ -11,10 +12,8 @@ use slab::Slab;
 use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
-use std::error::Error;
 use std::fmt;
 use std::io;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -22,8 +21,10 @@ use std::time::{Duration, Instant};
 
 const WAKER_TOKEN: Token = Token(usize::MAX);
 const GENERATION_SHIFT: u32 = usize::BITS / 2;
-const THREAD_POOL_SIZE: usize = 4;
 const EVENTS_CAPACITY: usize = 1024;
+
+mod threads;
+pub use threads::ThreadPanicked;
 
 /// Something registered with the reactor that wants readiness events.
 pub(crate) trait Readiness {
@@ -113,6 +114,7 @@ pub(crate) struct ReactorInner {
     sources: RefCell<Slab<Registration>>,
     next_generation: Cell<usize>,
     timers: Rc<Timers>,
+    event_clock: EventClock,
     soon: RefCell<VecDeque<Box<dyn FnOnce()>>>,
     remote: Arc<Remote>,
     state: Cell<RunState>,
@@ -172,6 +174,7 @@ impl Reactor {
                 sources: RefCell::new(Slab::new()),
                 next_generation: Cell::new(0),
                 timers: Timers::new(TimeSource::Monotonic(Instant::now())),
+                event_clock: EventClock::default(),
                 soon: RefCell::new(VecDeque::new()),
                 remote: Arc::new(Remote {
                     queue: Mutex::new(Vec::new()),
@@ -202,6 +205,13 @@ impl Reactor {
     /// Seconds on the reactor's monotonic clock.
     pub fn seconds(&self) -> f64 {
         self.inner.timers.now()
+    }
+
+    /// When the reactor took up the I/O event it is delivering (or the `call_soon` call it is
+    /// running), on the clock of [`seconds`](Self::seconds), read once per event; elsewhere
+    /// `seconds()`. See [`IReactorTime::event_seconds`].
+    pub fn event_seconds(&self) -> f64 {
+        self.inner.event_clock.read(|| self.inner.timers.now())
     }
 
     /// Call `f` after `delay` seconds (Twisted's `callLater`).
@@ -362,6 +372,7 @@ impl Reactor {
                 continue;
             }
             if let Some(handler) = self.lookup(event.token()) {
+                let _delivery = self.inner.event_clock.deliver();
                 handler.ready(event);
             }
         }
@@ -379,6 +390,7 @@ impl Reactor {
     fn run_soon(&self) {
         let batch = std::mem::take(&mut *self.inner.soon.borrow_mut());
         for f in batch {
+            let _delivery = self.inner.event_clock.deliver();
             f();
         }
     }
@@ -453,91 +465,14 @@ impl Reactor {
     pub fn registered_sources(&self) -> usize {
         self.inner.sources.borrow().len()
     }
-
-    /// Run `f` in the reactor's thread pool (Twisted's `callInThread`).
-    pub fn call_in_thread(&self, f: impl FnOnce() + Send + 'static) {
-        let mut pool = self.inner.thread_pool.borrow_mut();
-        pool.get_or_insert_with(|| ThreadPool::new(THREAD_POOL_SIZE))
-            .call_in_thread(Box::new(f));
-    }
-
-    /// Run `f` in the thread pool and fire the returned Deferred with its result on this
-    /// reactor's thread (Twisted's `deferToThread`). A panic in `f` becomes a
-    /// [`ThreadPanicked`] failure. The reactor must be running (or iterated) for the result to
-    /// arrive.
-    pub fn defer_to_thread<T, E, F>(&self, f: F) -> Deferred<T>
-    where
-        T: Send + 'static,
-        E: Error + Send + 'static,
-        F: FnOnce() -> Result<T, E> + Send + 'static,
-    {
-        let d = Deferred::new();
-        let target = d.clone();
-        let key = self.inner.thread_waiters.borrow_mut().insert(Box::new(
-            move |any: Box<dyn Any + Send>| {
-                let result = match any.downcast::<Result<T, E>>() {
-                    Ok(result) => (*result).map_err(Failure::new),
-                    Err(panic) => Err(Failure::new(ThreadPanicked {
-                        message: panic_message(&panic),
-                    })),
-                };
-                let _ = target.fire(result);
-            },
-        ));
-        let handle = self.handle();
-        self.call_in_thread(move || {
-            let outcome: Box<dyn Any + Send> = match catch_unwind(AssertUnwindSafe(f)) {
-                Ok(result) => Box::new(result),
-                Err(panic) => Box::new(PanicPayload(panic_message(&panic))),
-            };
-            handle.call_with_reactor(move |reactor| reactor.complete_thread_call(key, outcome));
-        });
-        d
-    }
-
-    fn complete_thread_call(&self, key: usize, outcome: Box<dyn Any + Send>) {
-        let waiter = {
-            let mut waiters = self.inner.thread_waiters.borrow_mut();
-            waiters.contains(key).then(|| waiters.remove(key))
-        };
-        if let Some(waiter) = waiter {
-            match outcome.downcast::<PanicPayload>() {
-                Ok(panic) => waiter(Box::new(panic.0)),
-                Err(outcome) => waiter(outcome),
-            }
-        }
-    }
 }
-
-struct PanicPayload(String);
-
-fn panic_message(panic: &Box<dyn Any + Send>) -> String {
-    if let Some(s) = panic.downcast_ref::<&str>() {
-        s.to_string()
-    } else if let Some(s) = panic.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "a thread pool call panicked".to_string()
-    }
-}
-
-/// A function run by `defer_to_thread` panicked.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ThreadPanicked {
-    /// The panic's message.
-    pub message: String,
-}
-
-impl fmt::Display for ThreadPanicked {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "thread pool call panicked: {}", self.message)
-    }
-}
-impl Error for ThreadPanicked {}
 
 impl IReactorTime for Reactor {
     fn seconds(&self) -> f64 {
         Reactor::seconds(self)
+    }
+    fn event_seconds(&self) -> f64 {
+        Reactor::event_seconds(self)
     }
     fn call_later(&self, delay: f64, f: Box<dyn FnOnce()>) -> DelayedCall {
         self.inner.timers.call_later(delay, f)

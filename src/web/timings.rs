@@ -12,6 +12,10 @@
 //!  0         time_namelookup time_connect time_appconnect              time_starttransfer time_total
 //! ```
 //!
+//! The first byte and the end are stamped with the time the reactor took up the read that
+//! brought them ([`IReactorTime::event_seconds`](reactor::interfaces::IReactorTime)): one
+//! reading of the clock for everything one read causes.
+//!
 //! All times are seconds from the start of the request (when the agent was asked for it). A
 //! request sent on a connection from the pool ([`reused`](RequestTimings::reused)) has no name
 //! lookup, connect or TLS phase; a request over a Unix socket has no name lookup; a plain
@@ -214,7 +218,7 @@ impl RequestTimer {
 
     /// The first byte of the response arrived.
     pub(crate) fn first_byte(&mut self) {
-        self.timings.first_byte = Stamp(self.clock.seconds());
+        self.timings.first_byte = Stamp(self.clock.event_seconds());
         if let Some(connect) = self.connect.take() {
             self.timings.name_resolved = Stamp::of(connect.name_resolved());
             self.timings.connected = Stamp::of(connect.connected());
@@ -230,7 +234,7 @@ impl RequestTimer {
     /// The body ended (the first call counts).
     pub(crate) fn end(&mut self) {
         if self.timings.ended.get().is_none() {
-            self.timings.ended = Stamp(self.clock.seconds());
+            self.timings.ended = Stamp(self.clock.event_seconds());
         }
     }
 }

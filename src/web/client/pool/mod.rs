@@ -413,7 +413,7 @@ impl HTTPConnectionPool {
             connection.lose_connection();
             return;
         }
-        idle.since.set(self.inner.clock.seconds());
+        idle.since.set(self.inner.clock.event_seconds());
         let pending = idle.call.borrow().as_ref().is_some_and(DelayedCall::active);
         if !pending {
             self.arm(
