@@ -109,8 +109,8 @@ impl IProtocol for Counter {
 }
 
 /// The piece an upload is streamed in: 64 KiB, the read size of `FileBodyProducer` (and of
-/// Twisted's). Measured against 16, 32 and 256 KiB and 1 MiB (docs/benchmarks.md): 256 KiB
-/// slices uploaded about 12 % slower.
+/// Twisted's). Measured against 16, 32 and 256 KiB and 1 MiB (docs/benchmarks-history.md): 256 KiB
+/// slices uploaded about 12 % slower; 128 KiB about 6 % slower (docs/benchmarks.md).
 const UPLOAD_SLICE: usize = 64 * 1024;
 
 /// Streams a body of `size` bytes as the same 64 KiB slice again and again, pausing when the

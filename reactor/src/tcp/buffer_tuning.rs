@@ -27,7 +27,7 @@ pub const SHORT_PATH_RTT: Duration = Duration::from_millis(1);
 
 /// `SO_RCVBUF` asked for a long download over a short path (the kernel doubles it for its
 /// bookkeeping). With it a 100 MiB download from nginx on 127.0.0.1 ran 10–15 % faster
-/// (docs/benchmarks.md). It is a ceiling, not an allocation: the kernel holds that much only
+/// (docs/benchmarks-history.md). It is a ceiling, not an allocation: the kernel holds that much only
 /// while the application does not read (a paused consumer).
 pub const STREAM_RECEIVE_BUFFER: usize = 4 * 1024 * 1024;
 
