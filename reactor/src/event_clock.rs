@@ -11,7 +11,7 @@
 use std::cell::Cell;
 
 /// Where the reactor is in delivering one I/O event.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug)]
 enum EventTime {
     /// Not delivering an I/O event: reads go to the clock.
     Outside,

@@ -28,7 +28,7 @@ impl FramingHeader {
 }
 
 /// The framing facts of one head, accumulated value by value in the order received.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(super) struct Framing {
     /// A `Connection` token was `close`.
     close: bool,
@@ -40,9 +40,9 @@ pub(super) struct Framing {
     codings: u8,
     /// The only coding seen so far is `chunked`.
     chunked: bool,
-    /// A `Content-Length` header was present.
-    content_length_seen: bool,
-    /// The `Content-Length` so far, or the first error its elements gave.
+    /// The `Content-Length` so far, or the first error its elements gave. A header always
+    /// has an element (an empty value is one empty, invalid element), so `Ok(None)` means no
+    /// `Content-Length` header.
     content_length: Result<Option<u64>, ProtocolError>,
 }
 
@@ -54,7 +54,6 @@ impl Default for Framing {
             transfer_encoding: false,
             codings: 0,
             chunked: false,
-            content_length_seen: false,
             content_length: Ok(None),
         }
     }
@@ -85,7 +84,6 @@ impl Framing {
                 }
             }
             FramingHeader::ContentLength => {
-                self.content_length_seen = true;
                 if self.content_length.is_ok() {
                     for element in elements(value) {
                         if let Err(e) = self.add_length(element) {
@@ -146,7 +144,7 @@ impl Framing {
 
     /// Whether the head had a `Content-Length`, valid or not.
     pub(super) fn has_content_length(&self) -> bool {
-        self.content_length_seen
+        !matches!(self.content_length, Ok(None))
     }
 
     /// The `Content-Length`, if any; repeated values must agree.
@@ -228,6 +226,17 @@ mod tests {
         let f = framing(&[("Content-Length", "7, 7"), ("content-length", "7")]);
         assert_eq!(f.content_length(), Ok(Some(7)));
         assert!(f.has_content_length());
+    }
+
+    #[test]
+    fn a_content_length_header_counts_as_present_even_when_invalid_or_empty() {
+        assert!(!framing(&[]).has_content_length());
+        for value in ["", "x", "5, 6"] {
+            assert!(
+                framing(&[("Content-Length", value)]).has_content_length(),
+                "{value:?}"
+            );
+        }
     }
 
     #[test]
