@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! bench_client --mode seq|conc|newconn|download|upload --url URL --n N --c C [--size BYTES]
-//!              [--ca CA.pem] [--api agent|treq]
+//!              [--ca CA.pem] [--api agent|treq] [--busy-poll-us MICROSECONDS]
 //! ```
 //!
 //! prints one JSON line. It is written as a user would write it: `Agent` + `HTTPConnectionPool`,
@@ -12,6 +12,7 @@
 //! private CA for https URLs (`BrowserLikePolicyForHTTPS::with_trust_root`). `--api treq` makes
 //! the GETs of `seq`, `conc` and `newconn` through treq's `HTTPClient` (cookies, redirects, gzip,
 //! buffered response) instead of the bare `Agent`, to measure what the treq layer costs.
+//! `--busy-poll-us` sets the reactor's spin budget (`Reactor::set_busy_poll`; 0 turns it off).
 
 use bytes::Bytes;
 use reactor::defer::{Deferred, Failure};
@@ -33,6 +34,8 @@ struct Args {
     size: usize,
     ca: Option<String>,
     treq: bool,
+    /// `--busy-poll-us`: the reactor's spin budget (default: the reactor's own).
+    busy_poll: Option<std::time::Duration>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -44,6 +47,7 @@ fn parse_args() -> Result<Args, String> {
         size: 0,
         ca: None,
         treq: false,
+        busy_poll: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -56,6 +60,9 @@ fn parse_args() -> Result<Args, String> {
             "--c" => args.c = number()?.max(1),
             "--size" => args.size = number()?,
             "--ca" => args.ca = Some(value.clone()),
+            "--busy-poll-us" => {
+                args.busy_poll = Some(std::time::Duration::from_micros(number()? as u64))
+            }
             "--api" => match value.as_str() {
                 "agent" => args.treq = false,
                 "treq" => args.treq = true,
@@ -268,6 +275,9 @@ fn main() {
         }
     };
     let reactor = Reactor::new();
+    if let Some(budget) = args.busy_poll {
+        reactor.set_busy_poll(budget);
+    }
     let persistent = args.mode != "newconn";
     let concurrency = if args.mode == "conc" { args.c } else { 1 };
     let pool = HTTPConnectionPool::new(&reactor, persistent).max_persistent_per_host(concurrency);

@@ -70,6 +70,7 @@ pub mod tls;
 mod unix;
 
 pub use crate::reactor::{
-    Phase, Reactor, ReactorHandle, SystemEvent, ThreadPanicked, TriggerId, TriggerResult,
+    BusyPollStats, Phase, Reactor, ReactorHandle, SystemEvent, ThreadPanicked, TriggerId,
+    TriggerResult, DEFAULT_BUSY_POLL,
 };
 pub use timer::{DelayedCall, DelayedCallError};

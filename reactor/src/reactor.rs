@@ -23,7 +23,10 @@ const WAKER_TOKEN: Token = Token(usize::MAX);
 const GENERATION_SHIFT: u32 = usize::BITS / 2;
 const EVENTS_CAPACITY: usize = 1024;
 
+mod busy_poll;
 mod threads;
+use busy_poll::BusyPoll;
+pub use busy_poll::{BusyPollStats, DEFAULT_BUSY_POLL};
 pub use threads::ThreadPanicked;
 
 /// Something registered with the reactor that wants readiness events.
@@ -115,6 +118,7 @@ pub(crate) struct ReactorInner {
     next_generation: Cell<usize>,
     timers: Rc<Timers>,
     event_clock: EventClock,
+    busy_poll: BusyPoll,
     soon: RefCell<VecDeque<Box<dyn FnOnce()>>>,
     remote: Arc<Remote>,
     state: Cell<RunState>,
@@ -175,6 +179,7 @@ impl Reactor {
                 next_generation: Cell::new(0),
                 timers: Timers::new(TimeSource::Monotonic(Instant::now())),
                 event_clock: EventClock::default(),
+                busy_poll: BusyPoll::default(),
                 soon: RefCell::new(VecDeque::new()),
                 remote: Arc::new(Remote {
                     queue: Mutex::new(Vec::new()),
@@ -361,7 +366,10 @@ impl Reactor {
         let Some(mut events) = self.inner.events.borrow_mut().take() else {
             return;
         };
-        let polled = self.inner.poll.borrow_mut().poll(&mut events, timeout);
+        let polled =
+            self.inner
+                .busy_poll
+                .wait(&mut self.inner.poll.borrow_mut(), &mut events, timeout);
         if let Err(error) = polled {
             if error.kind() != io::ErrorKind::Interrupted {
                 log::error!("poll failed: {error}");
@@ -377,6 +385,12 @@ impl Reactor {
             }
         }
         *self.inner.events.borrow_mut() = Some(events);
+    }
+
+    /// A connection wrote a whole message and waits for the reply (`now`), or read or closed;
+    /// `was` is what it said last (see `busy_poll.rs`).
+    pub(crate) fn awaiting_reply(&self, was: bool, now: bool) {
+        self.inner.busy_poll.set_awaiting(was, now);
     }
 
     fn lookup(&self, token: Token) -> Option<Rc<dyn Readiness>> {

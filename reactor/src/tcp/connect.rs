@@ -22,6 +22,9 @@ struct Connecting {
     token: Cell<Option<Token>>,
     timer: RefCell<Option<DelayedCall>>,
     result: Deferred<Rc<TcpTransport>>,
+    /// An event taken here reported the socket readable (or closed): the transport reads at
+    /// once instead of waiting for an event.
+    maybe_readable: Cell<bool>,
 }
 
 /// Connect to `address`, binding the local side to `bind_address` first when given. The
@@ -52,6 +55,7 @@ pub(crate) fn connect(
         token: Cell::new(None),
         timer: RefCell::new(None),
         result: result.clone(),
+        maybe_readable: Cell::new(false),
     });
     *slot.borrow_mut() = Rc::downgrade(&attempt);
     let mut stream = stream;
@@ -130,15 +134,19 @@ impl Connecting {
             return;
         };
         let result = match outcome {
-            Ok(()) => {
-                TcpTransport::from_registered(&self.reactor, stream, token, Some(self.address))
-                    .ok_or_else(|| {
-                        Failure::new(ConnectError::Io {
-                            address: Some(self.address),
-                            error: io::Error::other("the connecting socket lost its registration"),
-                        })
-                    })
-            }
+            Ok(()) => TcpTransport::from_registered(
+                &self.reactor,
+                stream,
+                token,
+                Some(self.address),
+                self.maybe_readable.get(),
+            )
+            .ok_or_else(|| {
+                Failure::new(ConnectError::Io {
+                    address: Some(self.address),
+                    error: io::Error::other("the connecting socket lost its registration"),
+                })
+            }),
             Err(failure) => {
                 self.reactor.deregister(&mut stream, token);
                 Err(failure)
@@ -177,6 +185,110 @@ impl Connecting {
 
 impl Readiness for Connecting {
     fn ready(self: Rc<Self>, event: &Event) {
+        if event.is_readable() || event.is_read_closed() || event.is_error() {
+            self.maybe_readable.set(true);
+        }
         self.check(event.is_writable() && !event.is_error() && !event.is_write_closed());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::interfaces::{IConnection, IProtocol, ITransport};
+    use bytes::Bytes;
+    use std::io::Write;
+
+    /// Keeps what arrives; stops the reactor on the first piece.
+    struct Keep {
+        reactor: Reactor,
+        received: RefCell<Vec<u8>>,
+    }
+
+    impl IProtocol for Keep {
+        fn make_connection(&self, _transport: Rc<dyn ITransport>) {}
+        fn data_received(&self, data: Bytes) {
+            self.received.borrow_mut().extend_from_slice(&data);
+            let _ = self.reactor.stop();
+        }
+        fn connection_lost(&self, _reason: Failure) {
+            let _ = self.reactor.stop();
+        }
+    }
+
+    /// Connect to `listener` and run the loop until the transport is there; `greeting` is
+    /// sent by the peer (accepted here) before the loop first polls.
+    fn connected(
+        reactor: &Reactor,
+        listener: &std::net::TcpListener,
+        greeting: &[u8],
+    ) -> (Rc<TcpTransport>, std::net::TcpStream) {
+        let attempt = connect(reactor, listener.local_addr().unwrap(), 5.0, None);
+        let (mut peer, _) = listener.accept().unwrap();
+        if !greeting.is_empty() {
+            peer.write_all(greeting).unwrap();
+        }
+        let slot = Rc::new(RefCell::new(None));
+        let (r, into) = (reactor.clone(), slot.clone());
+        attempt.add_callback(move |transport: Rc<TcpTransport>| {
+            *into.borrow_mut() = Some(transport);
+            let _ = r.stop();
+        });
+        let r = reactor.clone();
+        let timeout = reactor.call_later(10.0, move || {
+            let _ = r.stop();
+        });
+        reactor.run().unwrap();
+        assert!(timeout.cancel().is_ok(), "timed out connecting");
+        let transport = slot.borrow_mut().take().expect("connected");
+        (transport, peer)
+    }
+
+    fn keep(reactor: &Reactor) -> Rc<Keep> {
+        Rc::new(Keep {
+            reactor: reactor.clone(),
+            received: RefCell::new(Vec::new()),
+        })
+    }
+
+    #[test]
+    fn a_new_connection_reads_only_once_readiness_says_so() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let reactor = Reactor::new();
+        let (transport, mut peer) = connected(&reactor, &listener, b"");
+        let protocol = keep(&reactor);
+        transport.clone().attach_protocol(protocol.clone());
+        assert!(
+            !transport.read_scheduled_for_test(),
+            "no read that could only say WouldBlock"
+        );
+        // What the peer sends later comes with its own event.
+        peer.write_all(b"later").unwrap();
+        let r = reactor.clone();
+        let timeout = reactor.call_later(10.0, move || {
+            let _ = r.stop();
+        });
+        reactor.run().unwrap();
+        assert!(timeout.active(), "timed out");
+        assert_eq!(&protocol.received.borrow()[..], b"later");
+    }
+
+    #[test]
+    fn bytes_the_connect_event_reported_are_read_on_attaching() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let reactor = Reactor::new();
+        // The greeting is there before the first poll: the event that says "connected" also
+        // says "readable", and no other event will.
+        let (transport, _peer) = connected(&reactor, &listener, b"hello");
+        let protocol = keep(&reactor);
+        transport.clone().attach_protocol(protocol.clone());
+        assert!(transport.read_scheduled_for_test());
+        let r = reactor.clone();
+        let timeout = reactor.call_later(10.0, move || {
+            let _ = r.stop();
+        });
+        reactor.run().unwrap();
+        assert!(timeout.active(), "timed out");
+        assert_eq!(&protocol.received.borrow()[..], b"hello");
     }
 }

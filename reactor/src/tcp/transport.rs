@@ -143,6 +143,9 @@ pub struct StreamTransport<S> {
     /// Readiness arrived (or may have) while reads were paused or not yet attached.
     read_pending: Cell<bool>,
     read_scheduled: Cell<bool>,
+    /// A whole message went out and nothing was read since: the reactor may spin for the
+    /// reply (see `reactor/busy_poll.rs`).
+    awaiting_reply: Cell<bool>,
     producer: ProducerSlot,
     peer: Option<SocketAddr>,
     /// Our own address, looked up on the first [`get_host`](ITransport::get_host) (a
@@ -171,14 +174,19 @@ impl<S: SocketStream> StreamTransport<S> {
     }
 
     /// Take over a socket (connected to `peer`, when known) already registered
-    /// (READABLE | WRITABLE) under `token`.
+    /// (READABLE | WRITABLE) under `token`. `maybe_readable`: the events the previous handler
+    /// took may have reported bytes to read (readiness is edge-triggered, so no new event
+    /// comes for them); otherwise the first read waits for an event, saving a `read` that
+    /// would only say `WouldBlock`.
     pub(crate) fn from_registered(
         reactor: &Reactor,
         stream: S,
         token: Token,
         peer: Option<SocketAddr>,
+        maybe_readable: bool,
     ) -> Option<Rc<StreamTransport<S>>> {
         let transport = StreamTransport::build(reactor, &stream, peer);
+        transport.read_pending.set(maybe_readable);
         let handler: Rc<dyn Readiness> = transport.clone();
         if !reactor.replace_handler(token, handler) {
             return None;
@@ -206,6 +214,7 @@ impl<S: SocketStream> StreamTransport<S> {
             reading_paused: Cell::new(false),
             read_pending: Cell::new(true),
             read_scheduled: Cell::new(false),
+            awaiting_reply: Cell::new(false),
             producer: ProducerSlot::default(),
             peer,
             host: Cell::new(None),
@@ -220,7 +229,24 @@ impl<S: SocketStream> StreamTransport<S> {
         *self.protocol.borrow_mut() = Some(protocol.clone());
         self.state.set(State::Open);
         protocol.make_connection(self.clone());
-        self.schedule_read();
+        if self.read_pending.get() {
+            self.schedule_read();
+        }
+    }
+
+    /// Record whether a whole message went out with nothing read since, for the reactor's
+    /// busy polling.
+    fn set_awaiting_reply(&self, now: bool) {
+        let was = self.awaiting_reply.replace(now);
+        if was != now {
+            self.reactor.awaiting_reply(was, now);
+        }
+    }
+
+    /// Whether a read waits for the next turn of the loop (for the connect tests).
+    #[cfg(test)]
+    pub(crate) fn read_scheduled_for_test(&self) -> bool {
+        self.read_scheduled.get()
     }
 
     fn is_closed(&self) -> bool {
@@ -291,6 +317,7 @@ impl<S: SocketStream> StreamTransport<S> {
                         return;
                     }
                     Ok(n) => {
+                        self.set_awaiting_reply(false);
                         // After a full read more is coming: read it in larger pieces.
                         let mut full_reads = self.full_reads.get();
                         let next = next_read_size(size, n == room, &mut full_reads);
@@ -364,6 +391,7 @@ impl<S: SocketStream> StreamTransport<S> {
     /// Flow control and deferred closing once bytes have left the buffer.
     fn after_write(&self) {
         let backlog = self.write_buf.borrow().len();
+        self.set_awaiting_reply(backlog == 0);
         if backlog == 0
             && self.state.get() == State::Disconnecting
             && !self.producer.is_registered()
@@ -424,6 +452,7 @@ impl<S: SocketStream> StreamTransport<S> {
             }
         }
         let backlog = self.write_buf.borrow().len();
+        self.set_awaiting_reply(backlog == 0);
         if backlog > 0 && self.producer.is_registered() && !self.upload_tuned.replace(true) {
             // A producer writes faster than the socket sends: a streamed upload.
             self.tune(S::tune_for_upload);
@@ -437,6 +466,7 @@ impl<S: SocketStream> StreamTransport<S> {
             return;
         }
         self.state.set(State::Closed);
+        self.set_awaiting_reply(false);
         if let (Some(stream), Some(token)) = (self.stream.borrow_mut().take(), self.token.take()) {
             // Closing the socket takes it out of epoll: no epoll_ctl to deregister it first.
             self.reactor.forget(token);
@@ -568,6 +598,15 @@ impl<S: SocketStream> ITransport for StreamTransport<S> {
 impl<S: SocketStream> IConnection for StreamTransport<S> {
     fn attach_protocol(self: Rc<Self>, protocol: Rc<dyn IProtocol>) {
         self.attach(protocol);
+    }
+}
+
+impl<S> Drop for StreamTransport<S> {
+    fn drop(&mut self) {
+        // A transport dropped without closing (its socket is closed with it) awaits nothing.
+        if self.awaiting_reply.get() {
+            self.reactor.awaiting_reply(true, false);
+        }
     }
 }
 
