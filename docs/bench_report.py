@@ -53,7 +53,8 @@ def ratio_rows(m, ours):
             rows.append((w, "%s vs %s" % (a["cpu_unit"], peer), r, "≤ %.2f" % target, r <= target))
     def best(w):
         a = get(w, ours)
-        peers = [(c, v) for (ww, c), v in m.items() if ww == w and c != ours]
+        # Variants of our own client (`ours-nospin`) are not peers.
+        peers = [(c, v) for (ww, c), v in m.items() if ww == w and not c.startswith("ours")]
         if a and peers:
             c, v = max(peers, key=lambda p: p[1]["rate"])
             r = a["rate"] / v["rate"]
@@ -78,18 +79,22 @@ def ratio_rows(m, ours):
 
 
 def svg(m, ours, path):
-    clients = [ours, "reqwest-ct", "hyper-util-ct", "wrk", "treq"]
+    variants = sorted({c for (_, c) in m if c.startswith("ours") and c != ours})
+    clients = [ours] + variants + ["reqwest-ct", "hyper-util-ct", "wrk", "treq"]
     colors = {ours: "#d62728", "reqwest-ct": "#1f77b4", "hyper-util-ct": "#2ca02c", "wrk": "#7f7f7f",
               "treq": "#ff7f0e"}
+    for c in variants:
+        colors[c] = "#f4a6a6"
     wls = [w for w in ORDER if (w, "reqwest-ct") in m]
     bar, gap, left, top, height = 14, 26, 150, 40, 260
     width = left + len(wls) * (len(clients) * bar + gap) + 20
-    vmax = 2.0
+    vmax = max(2.0, min(3.5, max(m[(w, ours)]["rate"] / m[(w, "reqwest-ct")]["rate"]
+                                 for w in wls if (w, ours) in m)))
     parts = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" '
              'font-size="11">' % (width, top + height + 90),
              '<text x="%d" y="20" font-size="14">Throughput relative to reqwest-ct (median of the run; '
              'bars clipped at %.1f×)</text>' % (left, vmax)]
-    for t in (0.5, 1.0, 1.5, 2.0):
+    for t in [0.5 * k for k in range(1, int(vmax / 0.5) + 1)]:
         y = top + height - t / vmax * height
         parts.append('<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#ccc"/>' % (left - 5, width - 10, y, y))
         parts.append('<text x="%d" y="%.1f" text-anchor="end">%.1f×</text>' % (left - 8, y + 4, t))
