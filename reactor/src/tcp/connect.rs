@@ -234,14 +234,19 @@ mod tests {
             *into.borrow_mut() = Some(transport);
             let _ = r.stop();
         });
+        run_bounded(reactor);
+        let transport = slot.borrow_mut().take().expect("connected");
+        (transport, peer)
+    }
+
+    /// Run the loop until something stops it; fail the test after 10 s.
+    fn run_bounded(reactor: &Reactor) {
         let r = reactor.clone();
         let timeout = reactor.call_later(10.0, move || {
             let _ = r.stop();
         });
         reactor.run().unwrap();
-        assert!(timeout.cancel().is_ok(), "timed out connecting");
-        let transport = slot.borrow_mut().take().expect("connected");
-        (transport, peer)
+        assert!(timeout.cancel().is_ok(), "timed out");
     }
 
     fn keep(reactor: &Reactor) -> Rc<Keep> {
@@ -264,12 +269,7 @@ mod tests {
         );
         // What the peer sends later comes with its own event.
         peer.write_all(b"later").unwrap();
-        let r = reactor.clone();
-        let timeout = reactor.call_later(10.0, move || {
-            let _ = r.stop();
-        });
-        reactor.run().unwrap();
-        assert!(timeout.active(), "timed out");
+        run_bounded(&reactor);
         assert_eq!(&protocol.received.borrow()[..], b"later");
     }
 
@@ -283,12 +283,7 @@ mod tests {
         let protocol = keep(&reactor);
         transport.clone().attach_protocol(protocol.clone());
         assert!(transport.read_scheduled_for_test());
-        let r = reactor.clone();
-        let timeout = reactor.call_later(10.0, move || {
-            let _ = r.stop();
-        });
-        reactor.run().unwrap();
-        assert!(timeout.active(), "timed out");
+        run_bounded(&reactor);
         assert_eq!(&protocol.received.borrow()[..], b"hello");
     }
 }
