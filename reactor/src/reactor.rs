@@ -387,10 +387,10 @@ impl Reactor {
         *self.inner.events.borrow_mut() = Some(events);
     }
 
-    /// A connection wrote a whole message and waits for the reply (`now`), or read or closed;
-    /// `was` is what it said last (see `busy_poll.rs`).
-    pub(crate) fn awaiting_reply(&self, was: bool, now: bool) {
-        self.inner.busy_poll.set_awaiting(was, now);
+    /// A connection started waiting for the reply to a whole message it wrote (`true`), or
+    /// stopped, having read or closed (`false`); called on changes only (see `busy_poll.rs`).
+    pub(crate) fn awaiting_reply_changed(&self, awaiting: bool) {
+        self.inner.busy_poll.awaiting_changed(awaiting);
     }
 
     fn lookup(&self, token: Token) -> Option<Rc<dyn Readiness>> {

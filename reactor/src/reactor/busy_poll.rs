@@ -66,14 +66,15 @@ enum Wait {
 }
 
 impl BusyPoll {
-    /// A connection wrote a whole message (`true`) or read / closed (`false`); `was` is what
-    /// it said before, so each connection counts once.
-    pub(crate) fn set_awaiting(&self, was: bool, now: bool) {
-        match (was, now) {
-            (false, true) => self.awaiting.set(self.awaiting.get() + 1),
-            (true, false) => self.awaiting.set(self.awaiting.get().saturating_sub(1)),
-            _ => {}
-        }
+    /// A connection started waiting for a reply (`true`: it wrote a whole message) or stopped
+    /// (`false`: it read, or closed). Called on changes only, so each connection counts once.
+    pub(crate) fn awaiting_changed(&self, awaiting: bool) {
+        let count = self.awaiting.get();
+        self.awaiting.set(if awaiting {
+            count + 1
+        } else {
+            count.saturating_sub(1)
+        });
     }
 
     fn plan(&self, timeout: Option<Duration>) -> Wait {
@@ -120,10 +121,10 @@ impl BusyPoll {
                 let start = Instant::now();
                 let limit = timeout.map_or(self.budget.get(), |t| t.min(self.budget.get()));
                 loop {
-                    let result = poll.poll(events, Some(Duration::ZERO));
-                    if result.is_err() || !events.is_empty() {
+                    poll.poll(events, Some(Duration::ZERO))?;
+                    if !events.is_empty() {
                         self.count(true);
-                        return result;
+                        return Ok(());
                     }
                     if start.elapsed() >= limit {
                         break;

@@ -237,9 +237,8 @@ impl<S: SocketStream> StreamTransport<S> {
     /// Record whether a whole message went out with nothing read since, for the reactor's
     /// busy polling.
     fn set_awaiting_reply(&self, now: bool) {
-        let was = self.awaiting_reply.replace(now);
-        if was != now {
-            self.reactor.awaiting_reply(was, now);
+        if self.awaiting_reply.replace(now) != now {
+            self.reactor.awaiting_reply_changed(now);
         }
     }
 
@@ -605,7 +604,7 @@ impl<S> Drop for StreamTransport<S> {
     fn drop(&mut self) {
         // A transport dropped without closing (its socket is closed with it) awaits nothing.
         if self.awaiting_reply.get() {
-            self.reactor.awaiting_reply(true, false);
+            self.reactor.awaiting_reply_changed(false);
         }
     }
 }
