@@ -399,6 +399,35 @@ fn one_gib_to_a_reader_that_stops_reading_keeps_memory_bounded() {
 }
 
 #[test]
+fn what_a_peer_sent_before_resetting_is_delivered_before_the_write_error() {
+    // A server that answers early and closes with our bytes unread (a reset): our next write
+    // fails, and its answer, already in our receive buffer, still reaches the protocol first.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let peer = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut first = [0u8; 1];
+        // Wait for the request without reading it, so that closing resets.
+        stream.peek(&mut first).unwrap();
+        std::io::Write::write_all(&mut stream, b"early answer").unwrap();
+    });
+    let reactor = Reactor::new();
+    let client = Recorder::new();
+    *client.greeting.borrow_mut() = Some(b"request".to_vec());
+    run_until(&reactor, connect(&reactor, port, client.clone()), 5.0).unwrap();
+    let transport = client.transport();
+    // No read before the write below: the answer waits in the socket.
+    transport.pause_producing();
+    peer.join().unwrap();
+    transport.write(b"more of the request");
+    transport.resume_producing();
+    run_until(&reactor, client.when_lost(), 5.0).unwrap();
+    assert_eq!(&client.received.borrow()[..], b"early answer");
+    let reason = client.lost.borrow().clone().unwrap();
+    assert!(reason.check::<ConnectionLost>(), "{reason:?}");
+}
+
+#[test]
 fn a_peer_reset_while_we_write_is_a_typed_connection_lost() {
     let reactor = Reactor::new();
     let (port, servers) = listen(&reactor, || {

@@ -4,6 +4,7 @@ mod buffer_tuning;
 mod connect;
 mod listen;
 mod read_policy;
+mod socket_stream;
 mod spare_read;
 mod tcp_info;
 mod transport;
@@ -11,9 +12,10 @@ mod transport;
 pub use buffer_tuning::{SHORT_PATH_RTT, STREAM_RECEIVE_BUFFER, UPLOAD_SEND_BUFFER};
 pub(crate) use connect::connect;
 pub use listen::Port;
+pub use socket_stream::SocketStream;
 #[cfg(unix)]
 pub use transport::UnixTransport;
-pub use transport::{SocketStream, StreamTransport, TcpTransport, HIGH_WATER, LOW_WATER};
+pub use transport::{StreamTransport, TcpTransport, HIGH_WATER, LOW_WATER};
 
 use crate::defer::{Deferred, Failure};
 use crate::endpoints::HostnameEndpoint;

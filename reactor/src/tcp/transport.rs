@@ -1,8 +1,8 @@
 //! The stream transport: one connected socket (TCP, or a Unix-domain stream), its buffers,
 //! and producer/consumer flow control.
 
-use super::buffer_tuning::{tune_for_download, tune_for_upload};
 use super::read_policy::{next_read_size, FIRST_READ_SIZE, MAX_READ_SIZE};
+use super::socket_stream::SocketStream;
 use super::spare_read::recv_into_spare;
 use crate::defer::Failure;
 use crate::error::{ConnectionAborted, ConnectionDone, ConnectionLost};
@@ -11,90 +11,15 @@ use crate::interfaces::{
 };
 use crate::producer_slot::ProducerSlot;
 use crate::reactor::{Reactor, Readiness};
-use bytes::{Buf, BytesMut};
-use mio::event::{Event, Source};
+use bytes::{Buf, Bytes, BytesMut};
+use mio::event::Event;
 use mio::net::TcpStream;
 use mio::{Interest, Token};
 use std::cell::{Cell, RefCell};
 use std::fmt;
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{self, IoSlice};
 use std::net::SocketAddr;
-use std::os::fd::AsFd;
 use std::rc::{Rc, Weak};
-
-/// A connected stream socket a [`StreamTransport`] can drive: mio's `TcpStream` and (on Unix)
-/// `UnixStream`.
-pub trait SocketStream: Read + Write + Source + AsFd + 'static {
-    /// What the transport prints itself as (`TcpTransport`, `UnixTransport`).
-    const NAME: &'static str;
-    /// Set the socket up once connected (`TCP_NODELAY` for TCP).
-    fn configure(&self);
-    /// The peer's IP address, where the socket has one; `peer` is the peer's when the caller
-    /// already knows it (connected to or accepted from), saving a syscall.
-    fn peer_address(&self, peer: Option<SocketAddr>) -> Option<SocketAddr>;
-    /// Our own IP address, where the socket has one (asked only when someone wants it).
-    fn local_address(&self) -> Option<SocketAddr>;
-    /// Make the coming close an abort (an RST for TCP; a Unix socket just closes).
-    fn prepare_abort(&self);
-    /// The socket carries a long download (its reads keep filling the largest buffer). TCP
-    /// over a short path raises its receive buffer towards
-    /// [`STREAM_RECEIVE_BUFFER`](super::STREAM_RECEIVE_BUFFER); by default nothing changes.
-    fn tune_for_download(&self) -> io::Result<()> {
-        Ok(())
-    }
-    /// A producer streams through the socket faster than it sends. TCP over a short path
-    /// bounds its send buffer to [`UPLOAD_SEND_BUFFER`](super::UPLOAD_SEND_BUFFER); by
-    /// default nothing changes.
-    fn tune_for_upload(&self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl SocketStream for TcpStream {
-    const NAME: &'static str = "TcpTransport";
-
-    fn configure(&self) {
-        let _ = self.set_nodelay(true);
-    }
-
-    fn peer_address(&self, peer: Option<SocketAddr>) -> Option<SocketAddr> {
-        peer.or_else(|| self.peer_addr().ok())
-    }
-
-    fn local_address(&self) -> Option<SocketAddr> {
-        self.local_addr().ok()
-    }
-
-    fn prepare_abort(&self) {
-        // RST instead of FIN, as Twisted's abortConnection.
-        let _ = socket2::SockRef::from(self).set_linger(Some(std::time::Duration::ZERO));
-    }
-
-    fn tune_for_download(&self) -> io::Result<()> {
-        tune_for_download(self)
-    }
-
-    fn tune_for_upload(&self) -> io::Result<()> {
-        tune_for_upload(self)
-    }
-}
-
-#[cfg(unix)]
-impl SocketStream for mio::net::UnixStream {
-    const NAME: &'static str = "UnixTransport";
-
-    fn configure(&self) {}
-
-    fn peer_address(&self, _peer: Option<SocketAddr>) -> Option<SocketAddr> {
-        None
-    }
-
-    fn local_address(&self) -> Option<SocketAddr> {
-        None
-    }
-
-    fn prepare_abort(&self) {}
-}
 
 /// A connected TCP socket (Twisted's `tcp.Connection`/`Client`/`Server`).
 pub type TcpTransport = StreamTransport<TcpStream>;
@@ -120,6 +45,16 @@ enum State {
     /// `lose_connection` was called: close once the write buffer is empty.
     Disconnecting,
     Closed,
+}
+
+/// What one `recv` gave.
+enum ReadOutcome {
+    /// Bytes, and whether the socket was drained by this read.
+    Data(Bytes, bool),
+    WouldBlock,
+    Interrupted,
+    /// End of file or an error: the connection is over.
+    Ended(Failure),
 }
 
 /// A connected stream socket and its buffers: [`TcpTransport`] or `UnixTransport`.
@@ -294,58 +229,86 @@ impl<S: SocketStream> StreamTransport<S> {
                 self.read_pending.set(true);
                 return;
             }
-            let (data, drained) = {
-                let mut buf = self.read_buf.borrow_mut();
-                // Each read lands in the buffer's spare capacity and is split off, so the
-                // buffer stays empty between reads. A new allocation only when little room is
-                // left (an eighth of the read size); `reserve` takes the old one back when
-                // every chunk split off it has been dropped.
-                let size = self.read_size.get();
-                if buf.capacity() - buf.len() < size / 8 {
-                    buf.reserve(size);
-                }
-                let room = (buf.capacity() - buf.len()).min(size);
-                let result = match self.stream.borrow().as_ref() {
-                    Some(stream) => recv_into_spare(stream, &mut buf, size),
-                    None => return,
-                };
-                match result {
-                    Ok(0) => {
-                        drop(buf);
-                        self.connection_closed(Failure::without_backtrace(ConnectionDone));
-                        return;
-                    }
-                    Ok(n) => {
-                        self.set_awaiting_reply(false);
-                        // After a full read more is coming: read it in larger pieces.
-                        let mut full_reads = self.full_reads.get();
-                        let next = next_read_size(size, n == room, &mut full_reads);
-                        self.read_size.set(next);
-                        self.full_reads.set(full_reads);
-                        if next == MAX_READ_SIZE && size < MAX_READ_SIZE {
-                            self.tune(S::tune_for_download);
-                        }
-                        (buf.split_to(n).freeze(), stop_at_short_read && n < room)
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(error) => {
-                        drop(buf);
-                        self.connection_closed(Failure::new(ConnectionLost { error }));
-                        return;
-                    }
+            let (data, drained) = match self.read_once(stop_at_short_read) {
+                ReadOutcome::Data(data, drained) => (data, drained),
+                ReadOutcome::WouldBlock => return,
+                ReadOutcome::Interrupted => continue,
+                ReadOutcome::Ended(reason) => {
+                    self.connection_closed(reason);
+                    return;
                 }
             };
-            let protocol = self.protocol.borrow().clone();
-            if let Some(protocol) = protocol {
-                protocol.data_received(data);
-            }
+            self.deliver(data);
             if drained {
                 return;
             }
         }
         // Still readable after a full turn's worth: let others run, then go on.
         self.schedule_read();
+    }
+
+    /// One `recv` into the read buffer. `Data` carries the bytes and whether the socket was
+    /// drained (`stop_at_short_read`, see [`do_read`](Self::do_read)).
+    fn read_once(&self, stop_at_short_read: bool) -> ReadOutcome {
+        let mut buf = self.read_buf.borrow_mut();
+        // Each read lands in the buffer's spare capacity and is split off, so the buffer stays
+        // empty between reads. A new allocation only when little room is left (an eighth of
+        // the read size); `reserve` takes the old one back when every chunk split off it has
+        // been dropped.
+        let size = self.read_size.get();
+        if buf.capacity() - buf.len() < size / 8 {
+            buf.reserve(size);
+        }
+        let room = (buf.capacity() - buf.len()).min(size);
+        let result = match self.stream.borrow().as_ref() {
+            Some(stream) => recv_into_spare(stream, &mut buf, size),
+            None => return ReadOutcome::WouldBlock,
+        };
+        match result {
+            Ok(0) => ReadOutcome::Ended(Failure::without_backtrace(ConnectionDone)),
+            Ok(n) => {
+                self.set_awaiting_reply(false);
+                // After a full read more is coming: read it in larger pieces.
+                let mut full_reads = self.full_reads.get();
+                let next = next_read_size(size, n == room, &mut full_reads);
+                self.read_size.set(next);
+                self.full_reads.set(full_reads);
+                if next == MAX_READ_SIZE && size < MAX_READ_SIZE {
+                    self.tune(S::tune_for_download);
+                }
+                ReadOutcome::Data(buf.split_to(n).freeze(), stop_at_short_read && n < room)
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => ReadOutcome::WouldBlock,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => ReadOutcome::Interrupted,
+            Err(error) => ReadOutcome::Ended(Failure::new(ConnectionLost { error })),
+        }
+    }
+
+    fn deliver(&self, data: Bytes) {
+        let protocol = self.protocol.borrow().clone();
+        if let Some(protocol) = protocol {
+            protocol.data_received(data);
+        }
+    }
+
+    /// A write failed with `error` (the peer reset or closed): first hand the protocol what
+    /// the peer sent before that, then close. A server that answers early (a 413 to an upload
+    /// too large) and closes makes our next write fail while its answer waits in our receive
+    /// buffer; Linux keeps those bytes readable after the reset.
+    fn write_failed(&self, error: io::Error) {
+        if self.state.get() != State::Unattached {
+            for _ in 0..MAX_READS_PER_TURN {
+                if self.is_closed() || self.reading_paused.get() {
+                    break;
+                }
+                match self.read_once(false) {
+                    ReadOutcome::Data(data, _) => self.deliver(data),
+                    ReadOutcome::Interrupted => continue,
+                    ReadOutcome::WouldBlock | ReadOutcome::Ended(_) => break,
+                }
+            }
+        }
+        self.connection_closed(Failure::new(ConnectionLost { error }));
     }
 
     /// Tune the socket for a bulk transfer (a failure only means it stays as it was).
@@ -381,7 +344,7 @@ impl<S: SocketStream> StreamTransport<S> {
             return;
         }
         if let Err(error) = self.flush() {
-            self.connection_closed(Failure::new(ConnectionLost { error }));
+            self.write_failed(error);
             return;
         }
         self.after_write();
@@ -431,7 +394,7 @@ impl<S: SocketStream> StreamTransport<S> {
                     let me = self.me.clone();
                     self.reactor.call_soon(move || {
                         if let Some(me) = me.upgrade() {
-                            me.connection_closed(Failure::new(ConnectionLost { error }));
+                            me.write_failed(error);
                         }
                     });
                     self.state.set(State::Disconnecting);

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::tcp::{STREAM_RECEIVE_BUFFER, UPLOAD_SEND_BUFFER};
+use std::io::Write;
 use std::sync::mpsc;
 
 /// Counts what arrives and stops the reactor once `expected` bytes have.
